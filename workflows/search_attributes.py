@@ -1,0 +1,50 @@
+"""The custom search attributes accessctl upserts, in one list.
+
+The dev server flags (`make dev`), the compose stack's setup, the test fixtures and the
+workflows all read this list, so an attribute cannot be used somewhere it was not registered.
+"""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+ACCESS_PACKAGE = SearchAttributeKey.for_keyword("AccessPackage")
+ACCESS_CATALOG = SearchAttributeKey.for_keyword("AccessCatalog")
+TARGET_USER = SearchAttributeKey.for_keyword("TargetUser")
+REQUESTOR = SearchAttributeKey.for_keyword("Requestor")
+REQUEST_STATE = SearchAttributeKey.for_keyword("RequestState")
+# The people, and groups (by object id), who may decide now; a group is expanded by the query.
+PENDING_APPROVERS = SearchAttributeKey.for_keyword_list("PendingApprovers")
+ACCESS_END_TIME = SearchAttributeKey.for_datetime("AccessEndTime")
+
+ALL = [
+    ACCESS_PACKAGE,
+    ACCESS_CATALOG,
+    TARGET_USER,
+    REQUESTOR,
+    REQUEST_STATE,
+    PENDING_APPROVERS,
+    ACCESS_END_TIME,
+]
+
+# The names the Temporal CLI uses in `--search-attribute Name=Type` and in
+# `temporal operator search-attribute create --type`.
+CLI_TYPE_NAMES = {
+    "KEYWORD": "Keyword",
+    "KEYWORD_LIST": "KeywordList",
+    "DATETIME": "Datetime",
+    "TEXT": "Text",
+    "INT": "Int",
+    "FLOAT": "Double",
+    "BOOL": "Bool",
+}
+
+
+def cli_types() -> dict[str, str]:
+    """Each attribute's name and its type as the Temporal CLI spells it."""
+    return {key.name: CLI_TYPE_NAMES[key.indexed_value_type.name] for key in ALL}
+
+
+if __name__ == "__main__":
+    # The dev-server flags: temporal server start-dev $(python -m workflows.search_attributes)
+    print(" ".join(f"--search-attribute {name}={kind}" for name, kind in cli_types().items()))
