@@ -1,0 +1,36 @@
+"""Handing a grant or revoke to the user's access workflow (signal-with-start)."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from entitlements.access_changes import AccessChange
+from entitlements.requests import user_workflow_id
+from workflows.activity_calls import SUBMIT_ACCESS_CHANGE
+from workflows.user_access import UserAccessState, UserAccessWorkflow
+
+
+class UserAccessActivities:
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    def all(self) -> list:
+        return [self.submit_access_change]
+
+    @activity.defn(name=SUBMIT_ACCESS_CHANGE)
+    async def submit_access_change(self, change: AccessChange) -> None:
+        """Idempotent: the user workflow drops a change id it has seen, so a retry is safe."""
+        assert change.user.id, "only a directory user has an access workflow"
+        await self.client.start_workflow(
+            UserAccessWorkflow.run,
+            UserAccessState(user=change.user, managed_guest=change.managed_guest),
+            id=user_workflow_id(change.user.id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="change",
+            start_signal_args=[change],
+            static_summary=f"Access of {change.user.label()}",
+        )

@@ -1,0 +1,22 @@
+"""Messages people send to a running request: decisions, cancellation, removal."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from entitlements.status import DecisionKind
+
+
+class DecisionInput(BaseModel):
+    approver: str  # email, user principal name or object id
+    decision: DecisionKind
+    justification: str | None = None
+
+
+class CancelInput(BaseModel):
+    by: str
+
+
+class RemoveInput(BaseModel):
+    by: str
+    reason: str | None = None

@@ -1,0 +1,46 @@
+"""Mail the product sends (SEMANTICS.md "Notifications"): what happened, to whom, with what facts.
+
+Workflows decide that a mail goes out and with which facts; the notification activity renders
+it. Wording can change without touching running workflows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from entitlements.people import Person
+
+
+class NotificationKind(StrEnum):
+    APPROVAL_REQUIRED = "approvalRequired"
+    ESCALATED = "escalated"
+    APPROVED = "approved"
+    DENIED = "denied"
+    TIMED_OUT = "timedOut"
+    CANCELED = "canceled"
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "deliveryFailed"
+    EXPIRY_REMINDER = "expiryReminder"
+    ACCESS_ENDED = "accessEnded"
+
+
+class Notification(BaseModel):
+    kind: NotificationKind
+    sender: str  # the mailbox mail is sent from
+    recipients: list[Person]
+    request_id: str
+    package: str  # display name
+    target: Person
+    requestor: Person
+    justification: str | None = None
+    answers: dict[str, str] = {}
+    stage: int | None = None
+    stages: int | None = None
+    deadline: datetime | None = None
+    decided_by: str | None = None
+    decision_justification: str | None = None
+    end: datetime | None = None
+    detail: str | None = None

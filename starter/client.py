@@ -1,0 +1,215 @@
+"""AccessClient: the typed Python client services use, and the CLI is built on.
+
+Every refusal comes back as `RequestRefused` naming its rule; nothing else is changed by it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.temporal_client import connect_temporal, task_queue
+from entitlements.decisions import CancelInput, DecisionInput, RemoveInput
+from entitlements.refusals import REFUSAL_ERROR_TYPE, RequestRefused, Rule
+from entitlements.requests import AccessAsk, AccessRequestInput, RequestType
+from entitlements.status import Decision, DecisionKind, RequestState, RequestStatus
+from workflows import search_attributes
+from workflows.access_request import AccessRequestWorkflow
+from workflows.intake import RequestIntakeWorkflow
+
+
+class AccessClient:
+    def __init__(self, client: Client, queue: str | None = None) -> None:
+        self.client = client
+        self.task_queue = queue or task_queue()
+
+    @classmethod
+    async def connect(cls, **overrides) -> AccessClient:
+        return cls(await connect_temporal(**overrides))
+
+    # ---- requests -----------------------------------------------------------------------
+
+    async def request_access(
+        self,
+        package: str,
+        target: str,
+        *,
+        requestor: str | None = None,
+        policy: str | None = None,
+        justification: str | None = None,
+        answers: dict[str, str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> str:
+        """Ask for an access package for `target`; returns the request id."""
+        ask = AccessAsk(
+            package_id=package,
+            target=target,
+            requestor=requestor,
+            policy_id=policy,
+            justification=justification,
+            answers=answers or {},
+            start=start,
+            end=end,
+        )
+        return await self._submit(ask)
+
+    async def assign(
+        self,
+        package: str,
+        target: str,
+        *,
+        admin: str,
+        end: datetime | None = None,
+        policy: str | None = None,
+        justification: str | None = None,
+    ) -> str:
+        """Direct assignment by an administrator (adminAdd): no approval, no completion mail."""
+        ask = AccessAsk(
+            package_id=package,
+            target=target,
+            requestor=admin,
+            policy_id=policy,
+            end=end,
+            justification=justification,
+            request_type=RequestType.ADMIN_ADD,
+        )
+        return await self._submit(ask)
+
+    async def _submit(self, ask: AccessAsk) -> str:
+        outcome = await self.client.execute_workflow(
+            RequestIntakeWorkflow.run,
+            ask,
+            id=f"intake:{uuid.uuid4()}",
+            task_queue=self.task_queue,
+            static_summary=f"Intake: {ask.package_id} for {ask.target}",
+        )
+        if outcome.request is None:
+            raise RequestRefused(_rule(outcome.refusal_rule), outcome.refusal or "refused")
+        return await self._start(outcome.request)
+
+    async def _start(self, request: AccessRequestInput) -> str:
+        try:
+            await self.client.start_workflow(
+                AccessRequestWorkflow.run,
+                request,
+                id=request.request_id,
+                task_queue=self.task_queue,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(search_attributes.ACCESS_PACKAGE, request.package.id),
+                        SearchAttributePair(
+                            search_attributes.ACCESS_CATALOG, request.package.catalog_id
+                        ),
+                        SearchAttributePair(search_attributes.TARGET_USER, request.target.key),
+                        SearchAttributePair(search_attributes.REQUESTOR, request.requestor.key),
+                        SearchAttributePair(
+                            search_attributes.REQUEST_STATE, RequestState.PENDING_APPROVAL.value
+                        ),
+                    ]
+                ),
+                static_summary=(
+                    f"{request.package.display_name} for {request.target.label()} "
+                    f"({request.request_type.value} by {request.requestor.key})"
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            raise RequestRefused(
+                Rule.OPEN_REQUEST_EXISTS,
+                f"an open request or active assignment already exists: {request.request_id}",
+            ) from None
+        return request.request_id
+
+    # ---- acting on a request ------------------------------------------------------------
+
+    async def decide(
+        self,
+        request_id: str,
+        approver: str,
+        decision: DecisionKind,
+        justification: str | None = None,
+    ) -> Decision:
+        update = DecisionInput(approver=approver, decision=decision, justification=justification)
+        return await self._update(request_id, AccessRequestWorkflow.decide, update)
+
+    async def approve(self, request_id: str, approver: str, justification: str | None = None):
+        return await self.decide(request_id, approver, DecisionKind.APPROVE, justification)
+
+    async def deny(self, request_id: str, approver: str, justification: str | None = None):
+        return await self.decide(request_id, approver, DecisionKind.DENY, justification)
+
+    async def cancel(self, request_id: str, by: str) -> None:
+        await self._update(request_id, AccessRequestWorkflow.cancel, CancelInput(by=by))
+
+    async def remove(self, request_id: str, by: str, reason: str | None = None) -> None:
+        await self._update(
+            request_id, AccessRequestWorkflow.remove, RemoveInput(by=by, reason=reason)
+        )
+
+    async def reprocess(self, request_id: str) -> RequestStatus:
+        return await self._update(request_id, AccessRequestWorkflow.reprocess)
+
+    async def status(self, request_id: str) -> RequestStatus:
+        try:
+            return await self._handle(request_id).query(AccessRequestWorkflow.status)
+        except RPCError as error:
+            raise _not_found(request_id, error) from None
+
+    async def wait(self, request_id: str) -> RequestStatus:
+        """The request's final status, once it has ended."""
+        try:
+            return await self._handle(request_id).result()
+        except WorkflowFailureError as error:
+            raise RuntimeError(f"request {request_id} failed: {error.cause}") from error
+
+    def _handle(self, request_id: str) -> WorkflowHandle:
+        return self.client.get_workflow_handle_for(AccessRequestWorkflow.run, request_id)
+
+    async def _update(self, request_id: str, update, *args):
+        try:
+            return await self._handle(request_id).execute_update(update, *args)
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == REFUSAL_ERROR_TYPE:
+                rule = cause.details[0] if cause.details else None
+                raise RequestRefused(_rule(rule), cause.message) from None
+            raise
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            raise await self._ended_or_unknown(request_id) from None
+
+    async def _ended_or_unknown(self, request_id: str) -> RequestRefused:
+        """An update to a closed workflow answers "not found": say which it is."""
+        try:
+            status = await self.status(request_id)
+        except RequestRefused as unknown:
+            return unknown
+        return RequestRefused(
+            Rule.NOT_PENDING, f"request '{request_id}' has ended: it is {status.state.value}"
+        )
+
+
+def _rule(value: object) -> Rule:
+    try:
+        return Rule(value)
+    except ValueError:
+        return Rule.NOT_PENDING
+
+
+def _not_found(request_id: str, error: RPCError) -> Exception:
+    if error.status == RPCStatusCode.NOT_FOUND:
+        return RequestRefused(Rule.NOT_FOUND, f"no request '{request_id}'")
+    if error.status == RPCStatusCode.FAILED_PRECONDITION:  # the workflow has ended
+        return RequestRefused(Rule.NOT_PENDING, f"request '{request_id}' has ended")
+    return error

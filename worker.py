@@ -1,0 +1,102 @@
+"""The accessctl worker: registers the workflows and activities and runs until SIGTERM.
+
+Configuration from the environment:
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*  Temporal connection
+  TEMPORAL_TASK_QUEUE   task queue (default accessctl)
+  ACCESSCTL_CATALOG     the catalog file (default examples/catalog.yaml)
+  GRAPH_BASE_URL        set: a Graph emulator at this URL; unset: Microsoft Graph with
+                        azure-identity (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, ...)
+  LOG_FORMAT            json or console (default: console on a terminal, json elsewhere)
+  LOG_LEVEL             default INFO
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.access_grants import AccessGrantActivities
+from activities.approvers import ApproverActivities
+from activities.directory import DirectoryActivities
+from activities.graph_client import GraphSettings, build_graph_client
+from activities.intake import IntakeActivities
+from activities.log import LogContextInterceptor, configure_logging
+from activities.notifications import NotificationActivities
+from activities.temporal_client import connect_temporal, task_queue
+from activities.user_access_client import UserAccessActivities
+from entitlements.catalog import CatalogFile
+from entitlements.loading import InvalidCatalogError, load_catalog
+from workflows.access_request import AccessRequestWorkflow
+from workflows.intake import RequestIntakeWorkflow
+from workflows.user_access import UserAccessWorkflow
+
+DEFAULT_CATALOG = "examples/catalog.yaml"
+WORKFLOWS = [AccessRequestWorkflow, UserAccessWorkflow, RequestIntakeWorkflow]
+log = structlog.get_logger("accessctl.worker")
+
+
+def create_worker(
+    client: Client, catalog: CatalogFile, graph_client, queue: str | None = None
+) -> Worker:
+    """A worker with every workflow and activity; tests and benchmarks build theirs here too."""
+    queue = queue or task_queue()
+    directory = DirectoryActivities(graph_client)
+    activities = [
+        *directory.all(),
+        *AccessGrantActivities(directory).all(),
+        *ApproverActivities(directory).all(),
+        *NotificationActivities(directory).all(),
+        *IntakeActivities(catalog, directory, client).all(),
+        *UserAccessActivities(client, queue).all(),
+    ]
+    return Worker(
+        client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=activities,
+        interceptors=[LogContextInterceptor()],
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run() -> int:
+    path = os.environ.get("ACCESSCTL_CATALOG", DEFAULT_CATALOG)
+    try:
+        catalog = load_catalog(path)
+    except InvalidCatalogError as error:
+        print(f"accessctl worker: refusing to start: {error}", file=sys.stderr)
+        return 1
+    client = await connect_temporal()
+    graph = GraphSettings.from_env()
+    worker = create_worker(client, catalog, build_graph_client(graph))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info(
+        "worker started",
+        task_queue=task_queue(),
+        catalog=path,
+        graph=graph.base_url or "https://graph.microsoft.com/v1.0",
+    )
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping: finishing the tasks in hand")
+    log.info("worker stopped")
+    return 0
+
+
+def main() -> None:
+    configure_logging(os.environ.get("LOG_FORMAT"), os.environ.get("LOG_LEVEL", "INFO"))
+    sys.exit(asyncio.run(run()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""How workflows call activities: by name (so no workflow imports msgraph), with retry policies.
+
+Graph throttling (429) and outages (5xx) are retried for as long as they last, at the pace Graph
+asks for (the activity sets `next_retry_delay` from Retry-After); permanent errors are raised
+non-retryable by the activity and come back here as failures to record.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from entitlements.access_changes import AccessChange, GrantCall
+    from entitlements.approvers import ResolveApprovers
+    from entitlements.notifications import Notification
+    from entitlements.people import Person
+    from entitlements.policy import SubjectSet
+    from entitlements.requests import AccessRequestInput
+
+# Activity names (the activity classes register these names).
+GRANT_RESOURCE_ROLE = "grant_resource_role"
+REVOKE_RESOURCE_ROLE = "revoke_resource_role"
+INVITE_GUEST = "invite_guest"
+RESOLVE_APPROVERS = "resolve_approvers"
+SUBMIT_ACCESS_CHANGE = "submit_access_change"
+SEND_NOTIFICATION = "send_notification"
+SET_SIGN_IN_BLOCKED = "set_sign_in_blocked"
+DELETE_USER = "delete_user"
+
+# Directory writes: retried until Graph answers for good.
+DIRECTORY_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+# Mail is worth a few tries, never worth holding a request up.
+MAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+)
+CALL_TIMEOUT = timedelta(seconds=30)
+
+
+async def call(name: str, argument: Any, result_type: type | None = None, **options: Any) -> Any:
+    options.setdefault("start_to_close_timeout", CALL_TIMEOUT)
+    options.setdefault("retry_policy", DIRECTORY_RETRY)
+    return await workflow.execute_activity(name, argument, result_type=result_type, **options)
+
+
+async def grant(call_input: GrantCall) -> None:
+    await call(GRANT_RESOURCE_ROLE, call_input)
+
+
+async def revoke(call_input: GrantCall) -> None:
+    await call(REVOKE_RESOURCE_ROLE, call_input)
+
+
+async def submit_change(change: AccessChange) -> None:
+    await call(SUBMIT_ACCESS_CHANGE, change)
+
+
+async def resolve_approvers(
+    request: AccessRequestInput, subjects: list[SubjectSet]
+) -> list[Person]:
+    return await call(
+        RESOLVE_APPROVERS,
+        ResolveApprovers(
+            subjects=subjects,
+            requestor=request.requestor,
+            connected_organization=request.connected_organization,
+        ),
+        result_type=list[Person],
+    )
+
+
+async def notify(notification: Notification) -> None:
+    """Send a mail; a mail that cannot be sent is logged, never a reason to stop."""
+    if not notification.recipients:
+        return
+    try:
+        await call(SEND_NOTIFICATION, notification, retry_policy=MAIL_RETRY)
+    except ActivityError:
+        workflow.logger.warning("notification not sent", extra={"kind": notification.kind.value})
