@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 
 from entitlements.loading import InvalidCatalogError, load_catalog, summary
+from entitlements.refusals import RequestRefused
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="Check and apply the catalog file.")
@@ -51,6 +56,242 @@ def catalog_validate(
         )
     else:
         out.print(f"{path}: valid: {summary(catalog_file)}", highlight=False)
+
+
+# ---- requests ---------------------------------------------------------------------------
+
+JSON_OPTION = typer.Option(False, "--json", help="Machine-readable output.")
+
+
+def run(action: Callable[[Any], Awaitable[Any]], as_json: bool, show: Callable[[Any], None]):
+    """Connect, act, print; a refusal is exit 1 with the rule's message."""
+    from starter.client import AccessClient
+
+    async def go():
+        try:
+            access = await AccessClient.connect()
+        except RuntimeError as error:  # the SDK raises RuntimeError when it cannot connect
+            raise ConnectionError(str(error)) from error
+        return await action(access)
+
+    try:
+        result = asyncio.run(go())
+    except RequestRefused as refusal:
+        if as_json:
+            out.print_json(json.dumps({"refused": refusal.rule.value, "message": refusal.message}))
+        else:
+            err.print(f"refused: {refusal.message} [{refusal.rule.value}]", markup=False)
+        raise typer.Exit(1) from None
+    except ConnectionError as error:
+        address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
+        err.print(f"cannot reach Temporal at {address}: {error}", markup=False)
+        raise typer.Exit(1) from None
+    if as_json:
+        out.print_json(json.dumps(_jsonable(result)))
+    else:
+        show(result)
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def parse_answers(answers: list[str]) -> dict[str, str]:
+    parsed = {}
+    for answer in answers:
+        question, equals, value = answer.partition("=")
+        if not equals or not question:
+            raise typer.BadParameter(f"'{answer}' is not QUESTION_ID=VALUE", param_hint="--answer")
+        parsed[question.strip()] = value
+    return parsed
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{value}' is not an ISO 8601 date and time", param_hint=option
+        ) from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(
+            f"'{value}' needs a time zone (e.g. Z or +01:00)", param_hint=option
+        )
+    return moment
+
+
+@app.command()
+def request(
+    package: str = typer.Argument(..., help="Access package id."),
+    target: str = typer.Option(..., "--for", help="Who gets access: email, UPN or object id."),
+    requestor: str | None = typer.Option(None, "--by", help="Who asks (default: --for)."),
+    policy: str | None = typer.Option(None, "--policy", help="Policy id, when several apply."),
+    justification: str | None = typer.Option(None, "--justification"),
+    answer: list[str] = typer.Option([], "--answer", help="QUESTION_ID=VALUE, repeatable."),
+    start: str | None = typer.Option(None, "--start", help="ISO 8601 start (custom schedule)."),
+    end: str | None = typer.Option(None, "--end", help="ISO 8601 end (custom schedule)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Request an access package; prints the request id."""
+    answers = parse_answers(answer)
+    starts, ends = parse_time(start, "--start"), parse_time(end, "--end")
+    run(
+        lambda access: access.request_access(
+            package, target, requestor=requestor, policy=policy, justification=justification,
+            answers=answers, start=starts, end=ends,
+        ),
+        as_json,
+        lambda request_id: out.print(request_id, highlight=False),
+    )  # fmt: skip
+
+
+def _decide(request_id: str, approver: str, justification: str | None, approve: bool, as_json):
+    verb = "approved" if approve else "denied"
+    run(
+        lambda access: (access.approve if approve else access.deny)(
+            request_id, approver, justification
+        ),
+        as_json,
+        lambda decision: out.print(
+            f"{verb}: stage {decision.stage} of {request_id} by {decision.by}", highlight=False
+        ),
+    )
+
+
+@app.command()
+def approve(
+    request_id: str = typer.Argument(...),
+    approver: str = typer.Option(..., "--as", help="The approver deciding."),
+    justification: str | None = typer.Option(None, "--justification"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Approve the current stage of a request."""
+    _decide(request_id, approver, justification, True, as_json)
+
+
+@app.command()
+def deny(
+    request_id: str = typer.Argument(...),
+    approver: str = typer.Option(..., "--as", help="The approver deciding."),
+    justification: str | None = typer.Option(None, "--justification"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Deny a request at its current stage (ends the request)."""
+    _decide(request_id, approver, justification, False, as_json)
+
+
+@app.command()
+def cancel(
+    request_id: str = typer.Argument(...),
+    by: str = typer.Option(..., "--as", help="The requestor."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Cancel a pending request (requestor only)."""
+    run(
+        lambda access: access.cancel(request_id, by),
+        as_json,
+        lambda _: out.print(f"canceled: {request_id}", highlight=False),
+    )
+
+
+@app.command()
+def status(request_id: str = typer.Argument(...), as_json: bool = JSON_OPTION) -> None:
+    """A request's state, what it waits for, its decisions and resources."""
+    from starter.views import status_lines
+
+    run(
+        lambda access: access.status(request_id),
+        as_json,
+        lambda found: out.print("\n".join(status_lines(found)), highlight=False, markup=False),
+    )
+
+
+@app.command("list")
+def list_requests(
+    package: str | None = typer.Option(None, "--package"),
+    user: str | None = typer.Option(None, "--user", help="Target user's email."),
+    state: str | None = typer.Option(None, "--state"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Requests and assignments matching the filters (Temporal visibility)."""
+    from starter.views import request_table
+
+    run(
+        lambda access: access.list_requests(package=package, user=user, state=state),
+        as_json,
+        lambda rows: out.print(request_table(rows, f"{len(rows)} request(s)")),
+    )
+
+
+@app.command()
+def pending(
+    approver: str = typer.Option(..., "--approver", help="Email, UPN or object id."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The requests this person may decide now."""
+    from starter.views import request_table
+
+    run(
+        lambda access: access.pending_for(approver),
+        as_json,
+        lambda rows: out.print(request_table(rows, f"{len(rows)} waiting for {approver}")),
+    )
+
+
+@app.command()
+def remove(
+    request_id: str = typer.Argument(...),
+    by: str = typer.Option(..., "--as", help="The target (when allowed) or an administrator."),
+    reason: str | None = typer.Option(None, "--reason"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Remove an assignment now: its resources are revoked."""
+    run(
+        lambda access: access.remove(request_id, by, reason),
+        as_json,
+        lambda _: out.print(f"removed: {request_id}", highlight=False),
+    )
+
+
+@app.command()
+def assign(
+    package: str = typer.Argument(...),
+    target: str = typer.Option(..., "--for"),
+    admin: str = typer.Option(..., "--as", help="The administrator."),
+    end: str | None = typer.Option(None, "--end", help="ISO 8601 end within the policy."),
+    policy: str | None = typer.Option(None, "--policy"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Assign a package directly (adminAdd): no approval, no completion mail."""
+    ends = parse_time(end, "--end")
+    run(
+        lambda access: access.assign(package, target, admin=admin, end=ends, policy=policy),
+        as_json,
+        lambda request_id: out.print(request_id, highlight=False),
+    )
+
+
+@app.command()
+def reprocess(request_id: str = typer.Argument(...), as_json: bool = JSON_OPTION) -> None:
+    """Retry the resources that failed to deliver."""
+    from starter.views import status_lines
+
+    run(
+        lambda access: access.reprocess(request_id),
+        as_json,
+        lambda found: out.print("\n".join(status_lines(found)), highlight=False, markup=False),
+    )
 
 
 if __name__ == "__main__":

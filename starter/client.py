@@ -172,6 +172,43 @@ class AccessClient:
         except WorkflowFailureError as error:
             raise RuntimeError(f"request {request_id} failed: {error.cause}") from error
 
+    # ---- visibility: what an operator filters in the Temporal UI ------------------------
+
+    async def list_requests(
+        self,
+        *,
+        package: str | None = None,
+        user: str | None = None,
+        state: str | None = None,
+        approver: str | None = None,
+        running_only: bool = False,
+    ) -> list[dict]:
+        """Requests matching every filter given, newest first, from Temporal visibility."""
+        query = request_query(
+            package=package, user=user, state=state, approver=approver, running_only=running_only
+        )
+        rows = []
+        async for execution in self.client.list_workflows(query):
+            attributes = execution.typed_search_attributes
+            rows.append(
+                {
+                    "id": execution.id,
+                    "package": attributes.get(search_attributes.ACCESS_PACKAGE),
+                    "user": attributes.get(search_attributes.TARGET_USER),
+                    "requestor": attributes.get(search_attributes.REQUESTOR),
+                    "state": attributes.get(search_attributes.REQUEST_STATE),
+                    "end": attributes.get(search_attributes.ACCESS_END_TIME),
+                    "started": execution.start_time,
+                }
+            )
+        return rows
+
+    async def pending_for(self, approver: str) -> list[dict]:
+        """The requests this person may decide now (escalations included)."""
+        return await self.list_requests(
+            approver=approver, state=RequestState.PENDING_APPROVAL.value, running_only=True
+        )
+
     def _handle(self, request_id: str) -> WorkflowHandle:
         return self.client.get_workflow_handle_for(AccessRequestWorkflow.run, request_id)
 
@@ -198,6 +235,36 @@ class AccessClient:
         return RequestRefused(
             Rule.NOT_PENDING, f"request '{request_id}' has ended: it is {status.state.value}"
         )
+
+
+def _literal(value: str) -> str:
+    if "'" in value or "\\" in value:
+        raise RequestRefused(Rule.TEXT_INVALID, f"a filter value cannot contain quotes: {value!r}")
+    return f"'{value}'"
+
+
+def request_query(
+    *,
+    package: str | None = None,
+    user: str | None = None,
+    state: str | None = None,
+    approver: str | None = None,
+    running_only: bool = False,
+) -> str:
+    """The visibility query an operator would type in the Temporal UI for these filters."""
+    clauses = [f"WorkflowType = '{AccessRequestWorkflow.__name__}'"]
+    if running_only:
+        clauses.append("ExecutionStatus = 'Running'")
+    if package:
+        clauses.append(f"{search_attributes.ACCESS_PACKAGE.name} = {_literal(package)}")
+    if user:
+        clauses.append(f"{search_attributes.TARGET_USER.name} = {_literal(user.strip().lower())}")
+    if state:
+        clauses.append(f"{search_attributes.REQUEST_STATE.name} = {_literal(state)}")
+    if approver:
+        name = search_attributes.PENDING_APPROVERS.name
+        clauses.append(f"{name} = {_literal(approver.strip().lower())}")
+    return " AND ".join(clauses)
 
 
 def _rule(value: object) -> Rule:

@@ -493,7 +493,13 @@ class AccessRequestWorkflow:
         self._show()
 
     def _show(self) -> None:
-        approvers = sorted(p.key for p in self.stage.eligible) if self.stage else []
+        # Every name of every approver who may decide now, so "pending for me" is one query
+        # whether I give my email, my user principal name or my object id.
+        approvers = (
+            sorted({name for p in self.stage.eligible for name in p.identifiers()})
+            if (self.stage)
+            else []
+        )
         updates = [
             search_attributes.REQUEST_STATE.value_set(self.state.value),
             search_attributes.PENDING_APPROVERS.value_set(approvers),

@@ -1,0 +1,147 @@
+"""The stack as a user runs it: the real Temporal dev server, the Graph emulator and the worker
+as separate processes, driven through the client and the `accessctl` CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from starter.client import AccessClient
+from tests.conftest import DEV_SERVER, EXAMPLES
+from workflows import search_attributes
+
+ROOT = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
+TASK_QUEUE = "accessctl-integration"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answered at {url}")
+
+
+@dataclass
+class Stack:
+    env: WorkflowEnvironment
+    temporal_address: str
+    graph_root: str  # http://127.0.0.1:PORT (Graph under /v1.0, controls under /_emulator)
+    worker_log: Path
+    access: AccessClient
+
+    @property
+    def graph_base_url(self) -> str:
+        return f"{self.graph_root}/v1.0"
+
+    def cli_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "TEMPORAL_ADDRESS": self.temporal_address,
+            "TEMPORAL_TASK_QUEUE": TASK_QUEUE,
+            "ACCESSCTL_CATALOG": str(EXAMPLES / "catalog.yaml"),
+        }
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """Run `accessctl` as a user would, in a subprocess."""
+        return subprocess.run(
+            [str(BIN / "accessctl"), *args],
+            env=self.cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def outbox(self, to: str) -> list[dict]:
+        mails = httpx.get(f"{self.graph_root}/_emulator/outbox").json()
+        mails = mails.get("value", mails) if isinstance(mails, dict) else mails
+        return [m for m in mails if to in str(m).lower()]
+
+
+def start_worker(env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "python"), str(ROOT / "worker.py")],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(tmp_path_factory) -> AsyncIterator[Stack]:
+    logs = tmp_path_factory.mktemp("stack")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        search_attributes=search_attributes.ALL,
+        data_converter=pydantic_data_converter,
+    )
+    address = env.client.service_client.config.target_host
+    graph_port = free_port()
+    emulator = subprocess.Popen(
+        [
+            str(BIN / "graph-emulator"),
+            "--tenant", str(EXAMPLES / "tenant.yaml"),
+            "--port", str(graph_port),
+        ],
+        stdout=(logs / "emulator.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    graph_root = f"http://127.0.0.1:{graph_port}"
+    wait_until_serving(f"{graph_root}/_emulator/outbox", emulator)
+    worker_env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address,
+        "TEMPORAL_TASK_QUEUE": TASK_QUEUE,
+        "GRAPH_BASE_URL": f"{graph_root}/v1.0",
+        "ACCESSCTL_CATALOG": str(EXAMPLES / "catalog.yaml"),
+        "LOG_FORMAT": "json",
+    }
+    worker_log = logs / "worker.log"
+    worker = start_worker(worker_env, worker_log)
+    try:
+        yield Stack(env, address, graph_root, worker_log, AccessClient(env.client, TASK_QUEUE))
+    finally:
+        stop(worker)
+        stop(emulator)
+        await env.shutdown()
+
+
+@pytest.fixture
+def worker_env(stack: Stack) -> dict:
+    return {**stack.cli_env(), "GRAPH_BASE_URL": stack.graph_base_url, "LOG_FORMAT": "json"}
