@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import structlog
 from temporalio import activity
 
 from activities.directory import DirectoryActivities
 from activities.directory_models import AppRoleInput, GroupMemberInput, SiteAccessInput
+from activities.log import context_of_workflow_id
 from entitlements.access_changes import GrantCall
 from entitlements.catalog import ResourceType
 from workflows.activity_calls import GRANT_RESOURCE_ROLE, REVOKE_RESOURCE_ROLE
@@ -20,6 +22,7 @@ class AccessGrantActivities:
 
     @activity.defn(name=GRANT_RESOURCE_ROLE)
     async def grant_resource_role(self, call: GrantCall) -> None:
+        bind_request(call)
         grant, user = call.grant, call.principal_id
         if grant.type == ResourceType.APPLICATION:
             await self.directory.assign_app_role(_app_role(call))
@@ -36,6 +39,7 @@ class AccessGrantActivities:
 
     @activity.defn(name=REVOKE_RESOURCE_ROLE)
     async def revoke_resource_role(self, call: GrantCall) -> None:
+        bind_request(call)
         grant, user = call.grant, call.principal_id
         if grant.type == ResourceType.APPLICATION:
             await self.directory.unassign_app_role(_app_role(call))
@@ -49,6 +53,14 @@ class AccessGrantActivities:
             await self.directory.remove_group_member(
                 GroupMemberInput(group_id=grant.origin_id, user_id=user)
             )
+
+
+def bind_request(call: GrantCall) -> None:
+    """Run in the user's workflow, the call still logs the request it serves."""
+    if call.assignment_id:
+        structlog.contextvars.bind_contextvars(
+            **context_of_workflow_id(call.assignment_id), resource=call.grant.resource_id
+        )
 
 
 def _app_role(call: GrantCall) -> AppRoleInput:

@@ -45,6 +45,7 @@ class GrantCall(BaseModel):
 
     grant: ResourceGrant
     principal_id: str
+    assignment_id: str | None = None  # the request this call serves, for the logs
 
 
 GRAPH_ERROR_PREFIX = "Graph"  # ApplicationError types for Graph failures start with this

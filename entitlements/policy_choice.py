@@ -84,11 +84,12 @@ def choose_policy(
         chosen = next((p for p in candidates if p.id == wanted_policy_id), None)
         if chosen is None:
             names = ", ".join(p.id for p in candidates)
-            raise RequestRefused(
-                Rule.NO_MATCHING_POLICY,
-                f"policy '{wanted_policy_id}' does not apply to {who}; "
-                f"the most specific policies that do: {names}",
-            )
+            # Say which: "not yours" and "yours, but outranked" call for different fixes.
+            if tiers[wanted_policy_id] is None:
+                why = f"does not apply to {who}; the most specific policies that do: {names}"
+            else:
+                why = f"applies to {who}, but more specific policies take precedence: {names}"
+            raise RequestRefused(Rule.NO_MATCHING_POLICY, f"policy '{wanted_policy_id}' {why}")
         return chosen
     if len(candidates) > 1:
         names = ", ".join(p.id for p in candidates)

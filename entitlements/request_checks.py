@@ -16,6 +16,8 @@ def check_text(what: str, value: str | None) -> str | None:
     """Free text shown to approvers and written to audit logs: bounded, no control characters."""
     if value is None:
         return None
+    # Browsers submit a textarea with CRLF line ends: that is a line break, not a control code.
+    value = value.replace("\r\n", "\n")
     if len(value) > MAX_TEXT_LENGTH:
         raise RequestRefused(
             Rule.TEXT_INVALID, f"{what} is {len(value)} characters long; at most {MAX_TEXT_LENGTH}"
@@ -120,12 +122,14 @@ def check_schedule(
                 f"the end {end.isoformat()} is past what policy '{policy.id}' allows "
                 f"({limit.isoformat()})",
             )
-    if end is None and start is not None:
+    if end is None:
+        # Also without a chosen start: a policy whose end date has passed can grant nothing.
         limit = latest_end(policy, begins)
         if limit is not None and limit <= begins:
+            when = "before the start" if start is not None else "which has passed"
             raise RequestRefused(
                 Rule.SCHEDULE_INVALID,
-                f"policy '{policy.id}' ends access on {limit.isoformat()}, before the start",
+                f"policy '{policy.id}' ends access on {limit.isoformat()}, {when}",
             )
     return start, end
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="Check and apply the catalog file.")
 app.add_typer(catalog_app, name="catalog")
 
-out = Console(soft_wrap=True)
+# Piped output is read by scripts and people alike: wide enough that rows never wrap.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 DEFAULT_CATALOG = "examples/catalog.yaml"

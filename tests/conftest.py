@@ -55,13 +55,24 @@ async def register_search_attributes(client: Client, namespace: str = "default")
 
 
 @pytest_asyncio.fixture(scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+async def time_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
     await register_search_attributes(env.client)
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+def time_env(time_server: WorkflowEnvironment):
+    """The time-skipping server, moving time only when a test says so (`await time_env.sleep`).
+
+    Waiting on any workflow's result would otherwise let the shared server jump to the next
+    timer of every workflow alive, expiring assignments a test still relies on.
+    """
+    with time_server.auto_time_skipping_disabled():
+        yield time_server
 
 
 @pytest.fixture

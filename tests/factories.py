@@ -76,6 +76,31 @@ def catalog_with_stages(
     return load(data)
 
 
+def simple_policy(data: dict, package_id: str, policy_id: str, *stages: dict) -> dict:
+    """That policy of `data`, changed in place: these approval stages (none: no approval),
+    no questions, no justification required. Returns it for further changes."""
+    chosen = policy(data, package_id, policy_id)
+    approval = chosen.setdefault("requestApprovalSettings", {})
+    approval["stages"] = list(stages)
+    approval["isApprovalRequiredForAdd"] = bool(stages)
+    approval["isApprovalRequiredForUpdate"] = bool(stages)
+    approval["isRequestorJustificationRequired"] = False
+    chosen["questions"] = []
+    return chosen
+
+
+def add_policy(
+    data: dict, package_id: str, policy_id: str, scope: str, *targets: dict, **fields: Any
+) -> dict:
+    """Append a policy to a package of `data`: whoever `scope` (and `targets`) admit may ask,
+    without approval, unless `fields` say otherwise. Returns it."""
+    added = {"id": policy_id, "displayName": policy_id, "allowedTargetScope": scope, **fields}
+    if targets:
+        added["specificAllowedTargets"] = list(targets)
+    package(data, package_id)["assignmentPolicies"].append(added)
+    return added
+
+
 def load(data: dict) -> CatalogFile:
     return parse_catalog(yaml.safe_dump(data), "<test catalog>")
 

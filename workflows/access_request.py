@@ -49,6 +49,8 @@ class AccessRequestWorkflow:
         self.stage: StageRun | None = None
         self.decisions: list[Decision] = []
         self.denial_reason: str | None = None
+        self.approved_by: Decision | None = None
+        self.last_approvers: list[Person] = []
         self.resources = {
             g.key: ResourceDelivery(
                 resource_id=g.resource_id, display_name=g.display_name, role=g.role
@@ -86,6 +88,10 @@ class AccessRequestWorkflow:
         self.start = workflow.now()
         self.end = assignment_end(request.policy, self.start, request.end)
         await self._deliver()
+        if self.approved_by is not None:
+            await self._notify_outcome(
+                NotificationKind.APPROVED, self.approved_by, self.last_approvers
+            )
         await self._live()
         await self._revoke()
         return self.status()
@@ -133,7 +139,9 @@ class AccessRequestWorkflow:
                 self._move_to(RequestState.DENIED)
                 return False
         if stages:
-            await self._notify_outcome(NotificationKind.APPROVED, self.decisions[-1])
+            # Told after delivery, so the mail never delays access.
+            self.approved_by = self.decisions[-1]
+            self.last_approvers = self.stage.eligible if self.stage else []
             self.stage = None
         return True
 
@@ -192,10 +200,6 @@ class AccessRequestWorkflow:
                 self._move_to(RequestState.DELIVERY_FAILED)
                 return
         await self._send_grants(self.request.package.grants)
-        if self.state == RequestState.DELIVERED and self.delivered_at is None:
-            self.delivered_at = workflow.now()
-            if self.request.request_type != RequestType.ADMIN_ADD:
-                await self._notify(NotificationKind.DELIVERED, [self.target])
 
     def _invitation(self) -> InviteGuestInput:
         invitations = self.request.settings.invitations
@@ -217,6 +221,11 @@ class AccessRequestWorkflow:
             self._move_to(RequestState.PARTIALLY_DELIVERED)
         else:
             self._move_to(RequestState.DELIVERY_FAILED)
+        if self.state == RequestState.DELIVERED and self.delivered_at is None:
+            # The first time every resource is in, by first delivery or by reprocessing.
+            self.delivered_at = workflow.now()
+            if self.request.request_type != RequestType.ADMIN_ADD:
+                await self._notify(NotificationKind.DELIVERED, [self.target])
 
     async def _live(self) -> None:
         """Until the end time, a removal, or reprocessing of failed resources."""
@@ -426,6 +435,8 @@ class AccessRequestWorkflow:
             )
         if not self.target.in_directory:
             raise refused(Rule.NOTHING_TO_REPROCESS, "the invitation failed; request again")
+        if self.removal is not None:
+            raise refused(Rule.NOTHING_TO_REPROCESS, "the assignment is being removed")
 
     @workflow.signal
     def change_applied(self, result: ChangeResult) -> None:
@@ -535,8 +546,11 @@ class AccessRequestWorkflow:
             )
         )
 
-    async def _notify_outcome(self, kind: NotificationKind, decision: Decision) -> None:
-        approvers = self.stage.eligible if self.stage else []
+    async def _notify_outcome(
+        self, kind: NotificationKind, decision: Decision, approvers: list[Person] | None = None
+    ) -> None:
+        if approvers is None:
+            approvers = self.stage.eligible if self.stage else []
         await self._notify(
             kind,
             [self.request.requestor, *approvers],

@@ -117,7 +117,9 @@ class UserAccessWorkflow:
                 holders.append(assignment_id)
             return self._outcome(grant, ResourceState.DELIVERED)
         try:
-            await activity_calls.grant(GrantCall(grant=grant, principal_id=self._user_id()))
+            await activity_calls.grant(
+                GrantCall(grant=grant, principal_id=self._user_id(), assignment_id=assignment_id)
+            )
         except ActivityError as error:
             code, message = failure_details(error)
             return self._outcome(grant, ResourceState.FAILED, code, message, called=True)
@@ -136,7 +138,9 @@ class UserAccessWorkflow:
         try:
             # Revoked even when this assignment's grant had failed: removal is idempotent, and
             # a role must never outlive its last assignment.
-            await activity_calls.revoke(GrantCall(grant=grant, principal_id=self._user_id()))
+            await activity_calls.revoke(
+                GrantCall(grant=grant, principal_id=self._user_id(), assignment_id=assignment_id)
+            )
         except ActivityError as error:
             code, message = failure_details(error)
             return self._outcome(grant, ResourceState.FAILED, code, message, called=True)
