@@ -111,6 +111,7 @@ class AccessClient:
                         SearchAttributePair(
                             search_attributes.ACCESS_CATALOG, request.package.catalog_id
                         ),
+                        SearchAttributePair(search_attributes.ACCESS_POLICY, request.policy.id),
                         SearchAttributePair(search_attributes.TARGET_USER, request.target.key),
                         SearchAttributePair(search_attributes.REQUESTOR, request.requestor.key),
                         SearchAttributePair(

@@ -34,6 +34,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.user_access import failure_details
 
 
+SYSTEM_PREFIX = "system:"  # removals by accessctl itself name their cause: system:access-review
+
+
 def refused(rule: Rule, message: str) -> ApplicationError:
     return ApplicationError(message, rule.value, type=REFUSAL_ERROR_TYPE, non_retryable=True)
 
@@ -409,6 +412,8 @@ class AccessRequestWorkflow:
         }
         if self.state not in live or self.removal is not None:
             return Rule.NOT_PENDING, f"there is no active assignment to remove; it is {self.state}"
+        if removal.by.startswith(SYSTEM_PREFIX):  # an access review, the guest lifecycle
+            return None
         is_admin = removal.by.strip().lower() in self.request.settings.administrators
         may_self_remove = (
             self.request.policy.requestor_settings.enable_targets_to_self_remove_access
@@ -465,7 +470,7 @@ class AccessRequestWorkflow:
             answers=request.answers,
             submitted_at=request.submitted_at,
             start=self.start,
-            end=self.end if self.start else None,
+            end=self.end or self.request.end,
             delivered_at=self.delivered_at,
             ended_at=self.ended_at,
             ended_by=self.ended_by,
@@ -516,6 +521,7 @@ class AccessRequestWorkflow:
             search_attributes.PENDING_APPROVERS.value_set(approvers),
             search_attributes.ACCESS_PACKAGE.value_set(self.request.package.id),
             search_attributes.ACCESS_CATALOG.value_set(self.request.package.catalog_id),
+            search_attributes.ACCESS_POLICY.value_set(self.request.policy.id),
             search_attributes.TARGET_USER.value_set(self.request.target.key),
             search_attributes.REQUESTOR.value_set(self.request.requestor.key),
         ]

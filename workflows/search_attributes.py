@@ -10,6 +10,7 @@ from temporalio.common import SearchAttributeKey
 
 ACCESS_PACKAGE = SearchAttributeKey.for_keyword("AccessPackage")
 ACCESS_CATALOG = SearchAttributeKey.for_keyword("AccessCatalog")
+ACCESS_POLICY = SearchAttributeKey.for_keyword("AccessPolicy")
 TARGET_USER = SearchAttributeKey.for_keyword("TargetUser")
 REQUESTOR = SearchAttributeKey.for_keyword("Requestor")
 REQUEST_STATE = SearchAttributeKey.for_keyword("RequestState")
@@ -20,6 +21,7 @@ ACCESS_END_TIME = SearchAttributeKey.for_datetime("AccessEndTime")
 ALL = [
     ACCESS_PACKAGE,
     ACCESS_CATALOG,
+    ACCESS_POLICY,
     TARGET_USER,
     REQUESTOR,
     REQUEST_STATE,
