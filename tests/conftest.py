@@ -54,8 +54,10 @@ async def register_search_attributes(client: Client, namespace: str = "default")
     )
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def time_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server of the test's own: one shared clock across tests would let
+    one test's timers and leftovers stall or expire another's (it starts in about 0.2 s)."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
@@ -68,8 +70,8 @@ async def time_server() -> AsyncIterator[WorkflowEnvironment]:
 def time_env(time_server: WorkflowEnvironment):
     """The time-skipping server, moving time only when a test says so (`await time_env.sleep`).
 
-    Waiting on any workflow's result would otherwise let the shared server jump to the next
-    timer of every workflow alive, expiring assignments a test still relies on.
+    Otherwise waiting on any workflow's result (the client waits for intake) would let the
+    server jump to the next timer, expiring assignments the test still relies on.
     """
     with time_server.auto_time_skipping_disabled():
         yield time_server

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import yaml
-from temporalio.service import RPCError
 
 from activities.graph_client import GraphSettings, build_graph_client
 from entitlements.catalog import CatalogFile
@@ -105,37 +104,12 @@ def load(data: dict) -> CatalogFile:
     return parse_catalog(yaml.safe_dump(data), "<test catalog>")
 
 
-class TrackingAccessClient(AccessClient):
-    """Remembers the requests it started, so a test can end them and leave no trace."""
-
-    def __init__(self, client, queue):
-        super().__init__(client, queue)
-        self.started: list[str] = []
-
-    async def _start(self, request):
-        request_id = await super()._start(request)
-        self.started.append(request_id)
-        return request_id
-
-
 @asynccontextmanager
 async def running_worker(client, graph_server, catalog: CatalogFile, task_queue: str):
-    """A worker of the real workflows and activities against the emulator; yields a client.
-
-    Workflow ids derive from package and user, so every test ends the workflows it started.
-    """
+    """A worker of the real workflows and activities against the emulator; yields a client."""
     graph_client = build_graph_client(GraphSettings(base_url=graph_server.base_url))
-    access = TrackingAccessClient(client, task_queue)
-    try:
-        async with create_worker(client, catalog, graph_client, queue=task_queue):
-            yield access
-    finally:
-        user_ids = [u["id"] for u in graph_server.control.state()["users"]]
-        for workflow_id in [*access.started, *(f"user:{i}" for i in user_ids)]:
-            try:
-                await client.get_workflow_handle(workflow_id).terminate("test finished")
-            except RPCError:
-                pass  # already ended, or never started
+    async with create_worker(client, catalog, graph_client, queue=task_queue):
+        yield AccessClient(client, task_queue)
 
 
 def group_members(graph_server, group_id: str, relation: str = "members") -> set[str]:
