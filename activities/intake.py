@@ -28,7 +28,12 @@ from entitlements.catalog import (
 )
 from entitlements.people import Person
 from entitlements.policy import AssignmentPolicy, SubjectType
-from entitlements.policy_choice import TargetFacts, choose_policy, connected_organization_for
+from entitlements.policy_choice import (
+    TargetFacts,
+    choose_policy,
+    connected_organization_for,
+    tier,
+)
 from entitlements.refusals import REFUSAL_ERROR_TYPE, RequestRefused, Rule
 from entitlements.request_checks import check_answers, check_justification, check_schedule
 from entitlements.requests import (
@@ -37,8 +42,10 @@ from entitlements.requests import (
     PackageSnapshot,
     RequestType,
     ResourceGrant,
+    ScopeCheck,
     request_id_for,
 )
+from workflows.activity_calls import SCOPE_REFUSAL
 from workflows.intake import EVALUATE_ACCESS_ASK
 
 
@@ -52,7 +59,23 @@ class IntakeActivities:
         self._tenants: dict[str, str | None] = {}  # domain -> tenant id (None: not a tenant)
 
     def all(self) -> list:
-        return [self.evaluate_access_ask]
+        return [self.evaluate_access_ask, self.policy_scope_refusal]
+
+    @activity.defn(name=SCOPE_REFUSAL)
+    async def policy_scope_refusal(self, check: ScopeCheck) -> str:
+        """Why the target is no longer in the policy's scope ("" when they are)."""
+        target = await find_person(self.directory, check.target.id or check.target.key)
+        if target is None:
+            return f"{check.target.key} is no longer in the directory"
+        policy = check.policy
+        facts = TargetFacts(
+            person=target,
+            group_ids=await self._groups_of(target, _groups_of_policy(policy)),
+            connected_organization=await self._connected_organization(target),
+        )
+        if tier(policy, facts) is None:
+            return f"{target.key} is no longer in the scope of policy '{policy.id}'"
+        return ""
 
     @activity.defn(name=EVALUATE_ACCESS_ASK)
     async def evaluate_access_ask(self, ask: AccessAsk) -> AccessRequestInput:
@@ -249,9 +272,12 @@ class IntakeActivities:
 
 
 def _groups_named_by(package: AccessPackage) -> set[str]:
+    return {g for policy in package.assignment_policies for g in _groups_of_policy(policy)}
+
+
+def _groups_of_policy(policy: AssignmentPolicy) -> set[str]:
     return {
         subject.group_id
-        for policy in package.assignment_policies
         for subject in policy.specific_allowed_targets
         if subject.type == SubjectType.GROUP_MEMBERS and subject.group_id
     }

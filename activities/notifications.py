@@ -21,6 +21,7 @@ SUBJECTS = {
     NotificationKind.DELIVERED: "You now have access to {package}",
     NotificationKind.DELIVERY_FAILED: "Access to {package} could not be delivered",
     NotificationKind.EXPIRY_REMINDER: "Your access to {package} ends on {end}",
+    NotificationKind.EXTENDED: "Extended: {target}'s access to {package}, now until {end}",
     NotificationKind.ACCESS_ENDED: "Your access to {package} has ended",
 }
 
@@ -51,7 +52,11 @@ def render(note: Notification) -> tuple[str, str]:
         rows.append(("Decided by", note.decided_by))
     if note.decision_justification:
         rows.append(("Approver's justification", note.decision_justification))
-    if note.end and note.kind in (NotificationKind.DELIVERED, NotificationKind.EXPIRY_REMINDER):
+    if note.end and note.kind in (
+        NotificationKind.DELIVERED,
+        NotificationKind.EXPIRY_REMINDER,
+        NotificationKind.EXTENDED,
+    ):
         rows.append(("Access ends", facts["end"]))
     if note.detail:
         rows.append(("Detail", note.detail))

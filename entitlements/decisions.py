@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
 from entitlements.status import DecisionKind
@@ -20,3 +22,9 @@ class CancelInput(BaseModel):
 class RemoveInput(BaseModel):
     by: str
     reason: str | None = None
+
+
+class ExtendInput(BaseModel):
+    by: str  # the target: only they extend their own access
+    end: datetime | None = None  # a chosen end, when the policy allows a custom schedule
+    justification: str | None = None

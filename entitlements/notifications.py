@@ -24,6 +24,7 @@ class NotificationKind(StrEnum):
     DELIVERED = "delivered"
     DELIVERY_FAILED = "deliveryFailed"
     EXPIRY_REMINDER = "expiryReminder"
+    EXTENDED = "extended"
     ACCESS_ENDED = "accessEnded"
 
 

@@ -180,7 +180,15 @@ class Expiration(GraphModel):
             raise ValueError("expiration afterDuration needs a duration longer than zero")
         if self.type == ExpirationType.AFTER_DATE_TIME and self.end_date_time is None:
             raise ValueError("expiration afterDateTime needs endDateTime")
+        if self.type == ExpirationType.NO_EXPIRATION and (self.duration or self.end_date_time):
+            raise ValueError("expiration noExpiration takes no duration or endDateTime")
         return self
+
+    @property
+    def hard_end(self) -> datetime | None:
+        """An explicit end date: with afterDateTime, or as a cap on afterDuration (beyond Entra:
+        "90 days at a time, never past the end of the project")."""
+        return self.end_date_time
 
 
 class QuestionType(StrEnum):
@@ -317,6 +325,4 @@ class AssignmentPolicy(GraphModel):
     @property
     def latest_end(self) -> datetime | None:
         """An explicit end date of the policy: no assignment or extension passes it."""
-        if self.expiration.type == ExpirationType.AFTER_DATE_TIME:
-            return self.expiration.end_date_time
-        return None
+        return self.expiration.hard_end

@@ -32,6 +32,11 @@ class Rule(StrEnum):
     NOT_REQUESTOR = "notRequestor"
     NOT_FOUND = "requestNotFound"
     NOTHING_TO_REPROCESS = "nothingToReprocess"
+    EXTENSION_NOT_ALLOWED = "extensionNotAllowed"
+    EXTENSION_PENDING = "extensionPending"
+    NOT_TARGET = "notTarget"
+    OUT_OF_SCOPE = "outOfPolicyScope"
+    NOT_A_GUEST = "notAGuest"  # only an external user can be governed as one
 
 
 class RequestRefused(Exception):

@@ -82,7 +82,8 @@ def latest_end(policy: AssignmentPolicy, start: datetime) -> datetime | None:
     """The latest end the policy allows for access starting at `start` (None: no limit)."""
     expiration = policy.expiration
     if expiration.type == ExpirationType.AFTER_DURATION and expiration.duration:
-        return start + expiration.duration
+        by_duration = start + expiration.duration
+        return min(by_duration, expiration.hard_end) if expiration.hard_end else by_duration
     if expiration.type == ExpirationType.AFTER_DATE_TIME:
         return expiration.end_date_time
     return None

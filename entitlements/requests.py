@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from entitlements.assignment import AssignmentRecord
 from entitlements.catalog import ConnectedOrganization, ResourceType, Settings
 from entitlements.people import Person
 from entitlements.policy import AssignmentPolicy
@@ -90,6 +91,10 @@ class AccessRequestInput(BaseModel):
     end: datetime | None = None  # a requested end (custom schedule or an administrator's)
     settings: Settings = Field(default_factory=Settings)
     submitted_at: datetime
+    # Continue-as-new: the record so far (None on the first run), and the history length at
+    # which a run hands over to the next one.
+    record: AssignmentRecord | None = None
+    history_limit: int = 1_000
 
 
 def request_id_for(package_id: str, target: Person) -> str:
@@ -99,3 +104,11 @@ def request_id_for(package_id: str, target: Person) -> str:
 
 def user_workflow_id(user_object_id: str) -> str:
     return f"user:{user_object_id}"
+
+
+class ScopeCheck(BaseModel):
+    """Is this user still in the policy's scope (for an extension)?"""
+
+    package_id: str
+    policy: AssignmentPolicy
+    target: Person

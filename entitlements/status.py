@@ -44,6 +44,7 @@ class Decision(BaseModel):
     decision: DecisionKind
     justification: str | None = None
     at: datetime
+    for_extension: bool = False  # a decision on an extension, not on the first request
 
 
 class StageStatus(BaseModel):
@@ -73,6 +74,43 @@ class ResourceDelivery(BaseModel):
     error_message: str | None = None
 
 
+class Reminder(BaseModel):
+    before_end: str  # "14 days", "1 day"
+    due_at: datetime
+    for_end: datetime  # the end it reminded of (an extension re-arms reminders)
+    sent_at: datetime
+
+
+class ExtensionState(StrEnum):
+    PENDING_APPROVAL = "pendingApproval"
+    APPROVED = "approved"
+    DENIED = "denied"
+    ENDED = "endedFirst"  # the assignment ended (expired, removed) before a decision
+
+
+class Extension(BaseModel):
+    requested_by: str
+    requested_at: datetime
+    justification: str | None = None
+    previous_end: datetime
+    new_end: datetime
+    state: ExtensionState
+    decided_at: datetime | None = None
+    reason: str | None = None
+
+
+class AuditEvent(BaseModel):
+    """Who did what, when and why: one line in the worker's log, and `accessctl audit`."""
+
+    at: datetime
+    event: str  # stable name, e.g. decision.approved, resource.granted, assignment.expired
+    actor: str  # a person's email, or "system"
+    request_id: str
+    package: str
+    user: str
+    detail: dict[str, str] = {}
+
+
 class RequestStatus(BaseModel):
     id: str
     request_type: str
@@ -98,3 +136,6 @@ class RequestStatus(BaseModel):
     ended_at: datetime | None = None
     ended_by: str | None = None
     end_reason: str | None = None
+    approving: str | None = None  # "request" or "extension" while a stage is open
+    reminders: list[Reminder] = []
+    extensions: list[Extension] = []

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from entitlements.notifications import Notification
     from entitlements.people import Person
     from entitlements.policy import SubjectSet
-    from entitlements.requests import AccessRequestInput
+    from entitlements.requests import AccessRequestInput, ScopeCheck
 
 # Activity names (the activity classes register these names).
 GRANT_RESOURCE_ROLE = "grant_resource_role"
@@ -31,6 +31,9 @@ SUBMIT_ACCESS_CHANGE = "submit_access_change"
 SEND_NOTIFICATION = "send_notification"
 SET_SIGN_IN_BLOCKED = "set_sign_in_blocked"
 DELETE_USER = "delete_user"
+FIND_USER = "find_user"
+CURRENT_EXTERNAL_USER_SETTINGS = "current_external_user_settings"  # the settings as now
+SCOPE_REFUSAL = "policy_scope_refusal"
 
 # Directory writes: retried until Graph answers for good.
 DIRECTORY_RETRY = RetryPolicy(
@@ -87,3 +90,7 @@ async def notify(notification: Notification) -> None:
         await call(SEND_NOTIFICATION, notification, retry_policy=MAIL_RETRY)
     except ActivityError:
         workflow.logger.warning("notification not sent", extra={"kind": notification.kind.value})
+
+
+def scope_check(request: AccessRequestInput, target: Person) -> ScopeCheck:
+    return ScopeCheck(package_id=request.package.id, policy=request.policy, target=target)

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from entitlements.approvers import decision_refusal
-    from entitlements.people import Person
-    from entitlements.policy import ApprovalStage
-    from entitlements.refusals import Rule
-    from entitlements.status import Decision, DecisionKind, StageStatus
+from entitlements.approvers import decision_refusal
+from entitlements.people import Person
+from entitlements.policy import ApprovalStage
+from entitlements.refusals import Rule
+from entitlements.status import Decision, DecisionKind, StageStatus
 
 
 class StageRun(BaseModel):
