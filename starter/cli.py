@@ -285,6 +285,45 @@ def assign(
 
 
 @app.command()
+def extend(
+    request_id: str = typer.Argument(...),
+    by: str = typer.Option(..., "--as", help="The person who holds the access."),
+    end: str | None = typer.Option(None, "--end", help="ISO 8601 end (custom schedule)."),
+    justification: str | None = typer.Option(None, "--justification"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Extend your access: at once, or after the policy's approvers agree."""
+    ends = parse_time(end, "--end")
+    run(
+        lambda access: access.extend(request_id, by, end=ends, justification=justification),
+        as_json,
+        lambda extension: out.print(
+            f"extension {extension.state.value}: {request_id} until "
+            f"{extension.new_end.isoformat()}",
+            highlight=False,
+        ),
+    )
+
+
+@app.command()
+def audit(
+    since: str | None = typer.Option(None, "--since", help="ISO 8601: events from then on."),
+    package: str | None = typer.Option(None, "--package"),
+    user: str | None = typer.Option(None, "--user", help="Target user's email."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Who did what, when and why: requests, decisions, grants, revokes, extensions, removals."""
+    from starter.views import audit_table
+
+    starts = parse_time(since, "--since")
+    run(
+        lambda access: access.audit_trail(package=package, user=user, since=starts),
+        as_json,
+        lambda events: out.print(audit_table(events)),
+    )
+
+
+@app.command()
 def reprocess(request_id: str = typer.Argument(...), as_json: bool = JSON_OPTION) -> None:
     """Retry the resources that failed to deliver."""
     from starter.views import status_lines

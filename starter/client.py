@@ -19,10 +19,17 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.temporal_client import connect_temporal, task_queue
-from entitlements.decisions import CancelInput, DecisionInput, RemoveInput
+from entitlements.decisions import CancelInput, DecisionInput, ExtendInput, RemoveInput
 from entitlements.refusals import REFUSAL_ERROR_TYPE, RequestRefused, Rule
 from entitlements.requests import AccessAsk, AccessRequestInput, RequestType
-from entitlements.status import Decision, DecisionKind, RequestState, RequestStatus
+from entitlements.status import (
+    AuditEvent,
+    Decision,
+    DecisionKind,
+    Extension,
+    RequestState,
+    RequestStatus,
+)
 from workflows import search_attributes
 from workflows.access_request import AccessRequestWorkflow
 from workflows.intake import RequestIntakeWorkflow
@@ -156,6 +163,44 @@ class AccessClient:
         await self._update(
             request_id, AccessRequestWorkflow.remove, RemoveInput(by=by, reason=reason)
         )
+
+    async def extend(
+        self,
+        request_id: str,
+        by: str,
+        *,
+        end: datetime | None = None,
+        justification: str | None = None,
+    ) -> Extension:
+        """Ask to extend one's own access; approved at once or waiting for approval."""
+        ask = ExtendInput(by=by, end=end, justification=justification)
+        return await self._update(request_id, AccessRequestWorkflow.extend, ask)
+
+    async def audit(self, request_id: str) -> list[AuditEvent]:
+        """Every event of a request: who did what, when and why."""
+        try:
+            return await self._handle(request_id).query(AccessRequestWorkflow.audit)
+        except RPCError as error:
+            raise _not_found(request_id, error) from None
+
+    async def audit_trail(
+        self,
+        *,
+        package: str | None = None,
+        user: str | None = None,
+        since: datetime | None = None,
+    ) -> list[AuditEvent]:
+        """The audit events of every matching request, oldest first: the workflows are the
+        record, so the trail needs no store of its own."""
+        events: list[AuditEvent] = []
+        for row in await self.list_requests(package=package, user=user):
+            try:
+                events += await self.audit(row["id"])
+            except RequestRefused:
+                continue  # gone meanwhile (retention)
+        if since is not None:
+            events = [e for e in events if e.at >= since]
+        return sorted(events, key=lambda e: e.at)
 
     async def reprocess(self, request_id: str) -> RequestStatus:
         return await self._update(request_id, AccessRequestWorkflow.reprocess)

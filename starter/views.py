@@ -62,3 +62,13 @@ def request_table(rows: list[dict], title: str) -> Table:
     for row in rows:
         table.add_row(row["id"], row["package"], row["user"], row["state"], when(row["end"]))
     return table
+
+
+def audit_table(events) -> Table:
+    table = Table(title=f"{len(events)} event(s)", title_justify="left")
+    for column in ("when", "event", "actor", "request", "detail"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        detail = ", ".join(f"{k}={v}" for k, v in event.detail.items() if v)
+        table.add_row(when(event.at), event.event, event.actor, event.request_id, detail)
+    return table

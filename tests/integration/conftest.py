@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+import yaml
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -103,9 +104,50 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+LAB_GROUP = "6f1b6c2e-0000-4000-8000-000000000004"
+
+
+def integration_catalog(folder: Path) -> Path:
+    """The example catalog plus `lab-sandbox`: 15 seconds of access, extendable, no approval,
+    so a whole lifetime passes in real time on the real server."""
+    data = yaml.safe_load((EXAMPLES / "catalog.yaml").read_text())
+    data["catalogs"].append(
+        {
+            "id": "lab",
+            "displayName": "Lab",
+            "resources": [
+                {"id": "lab-group", "type": "group", "originId": LAB_GROUP, "displayName": "Lab"}
+            ],
+            "accessPackages": [
+                {
+                    "id": "lab-sandbox",
+                    "displayName": "Lab sandbox",
+                    "resourceRoleScopes": [{"resource": "lab-group", "role": "Member"}],
+                    "assignmentPolicies": [
+                        {
+                            "id": "members",
+                            "displayName": "Members, 15 seconds at a time",
+                            "allowedTargetScope": "allMemberUsers",
+                            "expiration": {"type": "afterDuration", "duration": "PT15S"},
+                            "requestorSettings": {
+                                "enableTargetsToSelfUpdateAccess": True,
+                                "enableTargetsToSelfRemoveAccess": True,
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    path = folder / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 @pytest_asyncio.fixture(scope="session")
 async def stack(tmp_path_factory) -> AsyncIterator[Stack]:
     logs = tmp_path_factory.mktemp("stack")
+    catalog = integration_catalog(logs)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER),
         search_attributes=search_attributes.ALL,
@@ -129,7 +171,7 @@ async def stack(tmp_path_factory) -> AsyncIterator[Stack]:
         "TEMPORAL_ADDRESS": address,
         "TEMPORAL_TASK_QUEUE": TASK_QUEUE,
         "GRAPH_BASE_URL": f"{graph_root}/v1.0",
-        "ACCESSCTL_CATALOG": str(EXAMPLES / "catalog.yaml"),
+        "ACCESSCTL_CATALOG": str(catalog),
         "LOG_FORMAT": "json",
     }
     worker_log = logs / "worker.log"

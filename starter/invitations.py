@@ -1,0 +1,140 @@
+"""InvitationClient: inviting external users as guests, one or a CSV file's worth.
+
+The client holds no Graph credentials and no catalog: every invitation runs as a workflow on
+the worker, which checks the catalog's current domain lists and calls Graph.
+
+    invitations = InvitationClient.of(await AccessClient.connect())
+    guest = await invitations.invite("ann@partner.example", display_name="Ann")
+    handle = await invitations.start_bulk(parse_invitation_csv(text), source="guests.csv")
+    await invitations.progress(handle.id)      # BulkInvitationProgress
+    result = await invitations.result(handle.id)  # BulkInvitationResult, every row
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+
+from activities.temporal_client import task_queue
+from entitlements.invitations import (
+    BulkInvitationProgress,
+    BulkInvitationResult,
+    InvalidAddress,
+    Invitation,
+    InvitationResult,
+    InvitationStatus,
+    ParsedInvitations,
+    bulk_workflow_id,
+    invalid_redirect_url,
+    valid_address,
+)
+from entitlements.refusals import RequestRefused, Rule
+from workflows.bulk_invitation import BulkInvitationWorkflow, InviteGuestWorkflow
+
+# Temporal refuses payloads over 2 MB; the input and every continue-as-new must stay under.
+MAX_INPUT_BYTES = 1_500_000
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+class InvitationFailed(RuntimeError):
+    """Graph refused the invitation (or it could not be sent in time); `result` says why."""
+
+    def __init__(self, result: InvitationResult) -> None:
+        super().__init__(f"{result.email} was not invited: {result.error}")
+        self.result = result
+
+
+class TooLarge(ValueError):
+    """The file's rows do not fit in one Temporal payload: split it."""
+
+
+class InvitationClient:
+    def __init__(self, client: Client, queue: str | None = None) -> None:
+        self.client = client
+        self.task_queue = queue or task_queue()
+
+    @classmethod
+    def of(cls, access) -> InvitationClient:
+        """The invitation client on an AccessClient's connection and task queue."""
+        return cls(access.client, access.task_queue)
+
+    async def invite(
+        self,
+        email: str,
+        *,
+        display_name: str | None = None,
+        redirect_url: str | None = None,
+        message: str | None = None,
+        send_mail: bool | None = None,
+    ) -> InvitationResult:
+        """Invite one guest; an address already in the directory gives that user back
+        (`status == existing`). Refused (`RequestRefused`, nothing written) for a malformed
+        address or a domain the settings deny or do not allow; `InvitationFailed` when Graph
+        refuses. `redirect_url` and `send_mail` default to the catalog's invitation settings."""
+        try:
+            address = valid_address(email)
+        except InvalidAddress as error:
+            raise RequestRefused(Rule.INVALID_EMAIL, str(error)) from None
+        if redirect_url and (problem := invalid_redirect_url(redirect_url)):
+            raise ValueError(f"redirect URL {problem}")
+        invitation = Invitation(
+            email=address,
+            display_name=display_name,
+            redirect_url=redirect_url,
+            message=message,
+            send_mail=send_mail,
+        )
+        result = await self.client.execute_workflow(
+            InviteGuestWorkflow.run,
+            invitation,
+            id=f"invite:{address}",
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"Invite {display_name + ' ' if display_name else ''}<{address}>",
+        )
+        if result.rule is not None:
+            raise RequestRefused(result.rule, result.error or "refused")
+        if result.status not in (InvitationStatus.INVITED, InvitationStatus.EXISTING):
+            raise InvitationFailed(result)
+        return result
+
+    async def start_bulk(
+        self,
+        parsed: ParsedInvitations,
+        *,
+        source: str = "",
+        workflow_id: str | None = None,
+        page_size: int = 100,
+        concurrency: int = 10,
+    ) -> WorkflowHandle:
+        """Start inviting a parsed file's rows (invalid rows go into the result as they are).
+        The same content started again while it runs joins the running workflow."""
+        inp = parsed.bulk_input(source, page_size=page_size, concurrency=concurrency)
+        size = len(inp.model_dump_json())
+        if size > MAX_INPUT_BYTES:
+            raise TooLarge(
+                f"{parsed.total} rows make {size:,} bytes, more than one workflow input may "
+                f"carry ({MAX_INPUT_BYTES:,}): split the file"
+            )
+        name = f" from {source}" if source else ""
+        return await self.client.start_workflow(
+            BulkInvitationWorkflow.run,
+            inp,
+            id=workflow_id or bulk_workflow_id(inp),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"Invite {parsed.total:,} guests{name}",
+        )
+
+    async def progress(self, workflow_id: str) -> BulkInvitationProgress:
+        """How far a bulk run is (its latest run, across continue-as-new)."""
+        return await self.client.get_workflow_handle(workflow_id).query(
+            BulkInvitationWorkflow.progress, rpc_timeout=QUERY_TIMEOUT
+        )
+
+    async def result(self, workflow_id: str) -> BulkInvitationResult:
+        """Every row's outcome, once the run has ended."""
+        handle = self.client.get_workflow_handle_for(BulkInvitationWorkflow.run, workflow_id)
+        return await handle.result()
