@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from activities.log import configure_logging
 from bench import delivery_latency
 
 
@@ -18,6 +19,7 @@ async def main(requests: int) -> None:
 
 
 if __name__ == "__main__":
+    configure_logging("console", "WARNING")  # the figures, not every Graph call
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200)
     asyncio.run(main(parser.parse_args().requests))
