@@ -4,7 +4,7 @@ delivery makes (same activities, same client), concurrently, and nothing else.""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -35,3 +35,22 @@ class BareDeliveryWorkflow:
     @workflow.signal
     def start_delivery(self) -> None:
         self.go = True
+
+
+BARE_EXPIRY_GROUP = "6f1b6c2e-0000-4000-8000-000000000001"
+
+
+@workflow.defn
+class BareExpiryWorkflow:
+    """The revocation baseline: add the membership, sleep until the end, remove it."""
+
+    @workflow.run
+    async def run(self, user_id: str, end: datetime) -> None:
+        call = GroupMemberInput(group_id=BARE_EXPIRY_GROUP, user_id=user_id)
+        await workflow.execute_activity(
+            "add_group_member", call, start_to_close_timeout=timedelta(seconds=30)
+        )
+        await workflow.sleep(max(end - workflow.now(), timedelta(0)))
+        await workflow.execute_activity(
+            "remove_group_member", call, start_to_close_timeout=timedelta(seconds=30)
+        )

@@ -247,13 +247,16 @@ class AccessRequestWorkflow:
             self.record.delivered_at = workflow.now()
             self._audit("assignment.delivered", "system")
             if self.request.request_type != RequestType.ADMIN_ADD:
-                await self._notify(NotificationKind.DELIVERED, [self.record.target])
+                recipients = [self.record.target, self.request.requestor]  # one mail each
+                await self._notify(NotificationKind.DELIVERED, recipients)
 
     async def _live(self) -> None:
         """Until the end, a removal: reminders, extensions, reprocessing on the way."""
-        extension_task: asyncio.Task | None = None
+        extension: asyncio.Task | None = None
         while True:
-            if extension_task is None and self._should_continue_as_new():
+            if extension is not None and extension.done():
+                extension = None
+            if extension is None and self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self.request.model_copy(update={"record": self.record}))
             record = self.record
@@ -263,22 +266,18 @@ class AccessRequestWorkflow:
             wake_at = min(times) if times else None
             try:
                 await workflow.wait_condition(
-                    lambda end=end: (
+                    lambda end=end, extension=extension: (
                         self.removal is not None
                         or self.reprocess_requested
                         or self.extension_asked
                         or self.record.end != end
+                        or (extension is not None and extension.done())
                         or self._should_continue_as_new()
                     ),
                     timeout=max(wake_at - workflow.now(), timedelta(0)) if wake_at else None,
                 )
             except TimeoutError:
-                if reminder and (end is None or workflow.now() < end):
-                    await self._remind(reminder[0], reminder[1])
-                    continue
-                self.ending = True
-                record.ended_by, record.end_reason = "system", "the assignment reached its end"
-                break
+                pass  # a timer and a message can land together: decide from the state below
             if self.removal is not None:
                 record.ended_by, record.end_reason = self.removal.by, self.removal.reason
                 break
@@ -286,11 +285,16 @@ class AccessRequestWorkflow:
                 await self._reprocess()
             if self.extension_asked:
                 self.extension_asked = False
-                extension_task = asyncio.create_task(self._approve_extension())
-            if extension_task is not None and extension_task.done():
-                extension_task = None
-        if extension_task is not None:
-            await extension_task  # it sees the end and stops
+                extension = asyncio.create_task(self._approve_extension())
+            now = workflow.now()
+            if record.end is not None and now >= record.end:
+                self.ending = True
+                record.ended_by, record.end_reason = "system", "the assignment reached its end"
+                break
+            if reminder and record.end == end and now >= reminder[1]:
+                await self._remind(reminder[0], reminder[1])
+        if extension is not None:
+            await extension  # it sees the end and stops
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
@@ -672,6 +676,8 @@ class AccessRequestWorkflow:
 
     async def _notify(self, kind: NotificationKind, recipients: list[Person], **facts) -> None:
         request, stage = self.request, self.record.stage
+        if not request.settings.notifications.is_enabled:
+            return
         await activity_calls.notify(
             Notification(
                 kind=kind,
