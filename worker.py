@@ -27,25 +27,48 @@ from activities.approvers import ApproverActivities
 from activities.directory import DirectoryActivities
 from activities.graph_client import GraphSettings, build_graph_client
 from activities.intake import IntakeActivities
+from activities.invitations import InvitationActivities
 from activities.log import LogContextInterceptor, configure_logging
 from activities.notifications import NotificationActivities
+from activities.reviews import ReviewActivities, ReviewTargetSource
+from activities.settings import SettingsActivities
 from activities.temporal_client import connect_temporal, task_queue
 from activities.user_access_client import UserAccessActivities
 from entitlements.catalog import CatalogFile
 from entitlements.loading import InvalidCatalogError, load_catalog
 from workflows.access_request import AccessRequestWorkflow
+from workflows.access_review import AccessReviewPageWorkflow, AccessReviewWorkflow
+from workflows.bulk_invitation import BulkInvitationWorkflow, InviteGuestWorkflow
 from workflows.intake import RequestIntakeWorkflow
 from workflows.user_access import UserAccessWorkflow
 
 DEFAULT_CATALOG = "examples/catalog.yaml"
-WORKFLOWS = [AccessRequestWorkflow, UserAccessWorkflow, RequestIntakeWorkflow]
+WORKFLOWS = [
+    AccessRequestWorkflow,
+    UserAccessWorkflow,
+    RequestIntakeWorkflow,
+    InviteGuestWorkflow,
+    BulkInvitationWorkflow,
+    AccessReviewWorkflow,
+    AccessReviewPageWorkflow,
+]
 log = structlog.get_logger("accessctl.worker")
 
 
 def create_worker(
-    client: Client, catalog: CatalogFile, graph_client, queue: str | None = None
+    client: Client,
+    catalog: CatalogFile,
+    graph_client,
+    queue: str | None = None,
+    *,
+    review_targets: ReviewTargetSource | None = None,
+    **options,
 ) -> Worker:
-    """A worker with every workflow and activity; tests and benchmarks build theirs here too."""
+    """A worker with every workflow and activity; tests and benchmarks build theirs here too.
+
+    `review_targets`: where reviews find assignments (default: Temporal visibility; tests on
+    the time-skipping server, which has no visibility list, give a list).
+    `options` go to the Worker as they are (a test's workflow runner, for instance)."""
     queue = queue or task_queue()
     directory = DirectoryActivities(graph_client)
     activities = [
@@ -54,7 +77,10 @@ def create_worker(
         *ApproverActivities(directory).all(),
         *NotificationActivities(directory).all(),
         *IntakeActivities(catalog, directory, client).all(),
+        *InvitationActivities(catalog, directory).all(),
         *UserAccessActivities(client, queue).all(),
+        *SettingsActivities(catalog).all(),
+        *ReviewActivities(client, directory, review_targets).all(),
     ]
     return Worker(
         client,
@@ -63,6 +89,7 @@ def create_worker(
         activities=activities,
         interceptors=[LogContextInterceptor()],
         graceful_shutdown_timeout=timedelta(seconds=10),
+        **options,
     )
 
 

@@ -23,11 +23,16 @@ SUBJECTS = {
     NotificationKind.EXPIRY_REMINDER: "Your access to {package} ends on {end}",
     NotificationKind.EXTENDED: "Extended: {target}'s access to {package}, now until {end}",
     NotificationKind.ACCESS_ENDED: "Your access to {package} has ended",
+    NotificationKind.REVIEW_STARTED: "Access review: who should keep access to {package}?",
+    NotificationKind.REVIEW_REMINDER: "Reminder: your access review of {package} ends on {end}",
 }
+REVIEW_KINDS = (NotificationKind.REVIEW_STARTED, NotificationKind.REVIEW_REMINDER)
 
 
 def render(note: Notification) -> tuple[str, str]:
     """Subject and HTML body: what happened, the facts a reader needs, and what to do."""
+    if note.kind in REVIEW_KINDS:
+        return render_review(note)
     facts = {
         "package": note.package,
         "target": note.target.label(),
@@ -62,6 +67,26 @@ def render(note: Notification) -> tuple[str, str]:
         rows.append(("Detail", note.detail))
     table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     body = f"<p>{escape(subject)}.</p><table>{table}</table><p>{escape(next_step(note))}</p>"
+    return subject, body
+
+
+def render_review(note: Notification) -> tuple[str, str]:
+    """Review mail: one mail for every reviewer, about the whole review (`request_id` is the
+    review's id, `deadline` its end, `detail` what there is to review)."""
+    end = note.deadline.strftime("%Y-%m-%d %H:%M UTC") if note.deadline else ""
+    subject = SUBJECTS[note.kind].format(package=note.package, end=end)
+    rows = [("Review", note.request_id), ("Access package", note.package)]
+    if note.detail:
+        rows.append(("To review", note.detail))
+    if end:
+        rows.append(("Decide before", end))
+    table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    step = (
+        f"See what waits for you: accessctl review list --reviewer YOU; decide each with: "
+        f"accessctl review decide {note.request_id} USER approve|deny --as YOU. "
+        "Unreviewed access follows the policy when the review ends."
+    )
+    body = f"<p>{escape(subject)}</p><table>{table}</table><p>{escape(step)}</p>"
     return subject, body
 
 

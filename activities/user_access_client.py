@@ -7,8 +7,9 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from entitlements.access_changes import AccessChange
+from entitlements.people import Person
 from entitlements.requests import user_workflow_id
-from workflows.activity_calls import SUBMIT_ACCESS_CHANGE
+from workflows.activity_calls import ENSURE_USER_WORKFLOW, SUBMIT_ACCESS_CHANGE
 from workflows.user_access import UserAccessState, UserAccessWorkflow
 
 
@@ -18,7 +19,21 @@ class UserAccessActivities:
         self.task_queue = task_queue
 
     def all(self) -> list:
-        return [self.submit_access_change]
+        return [self.submit_access_change, self.ensure_user_workflow]
+
+    @activity.defn(name=ENSURE_USER_WORKFLOW)
+    async def ensure_user_workflow(self, user: Person) -> None:
+        """Start the user's workflow ahead of delivery (it may already run), so that delivery
+        is one signal from the request's workflow to a warm one."""
+        assert user.id, "only a directory user has an access workflow"
+        await self.client.start_workflow(
+            UserAccessWorkflow.run,
+            UserAccessState(user=user),
+            id=user_workflow_id(user.id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"Access of {user.label()}",
+        )
 
     @activity.defn(name=SUBMIT_ACCESS_CHANGE)
     async def submit_access_change(self, change: AccessChange) -> None:

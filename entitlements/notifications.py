@@ -26,16 +26,18 @@ class NotificationKind(StrEnum):
     EXPIRY_REMINDER = "expiryReminder"
     EXTENDED = "extended"
     ACCESS_ENDED = "accessEnded"
+    REVIEW_STARTED = "reviewStarted"  # to reviewers: an access review waits for them
+    REVIEW_REMINDER = "reviewReminder"  # to reviewers with undecided items, at the midpoint
 
 
 class Notification(BaseModel):
     kind: NotificationKind
     sender: str  # the mailbox mail is sent from
     recipients: list[Person]
-    request_id: str
+    request_id: str  # the request, or the access review, the mail is about
     package: str  # display name
-    target: Person
-    requestor: Person
+    target: Person | None = None  # None in review mail: it is about many assignments
+    requestor: Person | None = None
     justification: str | None = None
     answers: dict[str, str] = {}
     stage: int | None = None

@@ -37,6 +37,11 @@ class Rule(StrEnum):
     NOT_TARGET = "notTarget"
     OUT_OF_SCOPE = "outOfPolicyScope"
     NOT_A_GUEST = "notAGuest"  # only an external user can be governed as one
+    # access reviews
+    NOT_A_REVIEWER = "notAReviewer"
+    NOT_IN_REVIEW = "notInReview"
+    REVIEW_NOT_FOUND = "reviewNotFound"
+    REVIEW_EXISTS = "reviewExists"
 
 
 class RequestRefused(Exception):

@@ -65,7 +65,9 @@ class EmulatorServer:
     def start(self, timeout: float = 10.0) -> EmulatorServer:
         if self._thread is not None:
             return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP given, so asyncio sets TCP_NODELAY on every accepted connection (it
+        # checks sock.proto); without it each answer waits ~40 ms on Nagle and delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]

@@ -335,5 +335,24 @@ def reprocess(request_id: str = typer.Argument(...), as_json: bool = JSON_OPTION
     )
 
 
+import starter.cli_guests  # noqa: E402, F401  (registers `guest status` and `guest govern`)
+import starter.cli_invitations  # noqa: E402, F401  (registers `invite`)
+import starter.cli_reviews  # noqa: E402, F401  (registers `catalog apply` and `review`)
+
+
+def main() -> None:
+    """The `accessctl` entry point. It leaves with os._exit once output is flushed: the
+    Temporal client's runtime thread can otherwise abort the interpreter at shutdown after the
+    work is done (temporalio/sdk-python#300), turning a success into exit 134."""
+    try:
+        app()
+        code = 0
+    except SystemExit as leaving:
+        code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()

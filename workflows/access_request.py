@@ -66,6 +66,7 @@ class AccessRequestWorkflow:
         self.extension_asked = False
         self.ending = False  # the end time has come: approvals in flight stop
         self.approval_mail: tuple[Decision, list[Person]] | None = None
+        self.user_workflow_ready = False  # started ahead, so delivery is a plain signal
 
     # ---- the life of the request --------------------------------------------------------
 
@@ -79,6 +80,11 @@ class AccessRequestWorkflow:
                 if request.request_type == RequestType.USER_ADD
                 else []
             )
+            if stages and request.target.in_directory:
+                # While approvers think, start the user's workflow: delivery then costs one
+                # signal. A guest still to be invited gets one at delivery instead.
+                await activity_calls.ensure_user_workflow(request.target)
+                self.user_workflow_ready = True
             if stages and await self._approve(stages, "request") != APPROVED:
                 return self.status()
             start = self.record.start
@@ -372,17 +378,17 @@ class AccessRequestWorkflow:
 
     async def _change(self, kind: ChangeKind, grants) -> ChangeResult:
         change_id = str(workflow.uuid4())
-        await activity_calls.submit_change(
-            AccessChange(
-                change_id=change_id,
-                kind=kind,
-                assignment_id=workflow.info().workflow_id,
-                user=self.record.target,
-                grants=list(grants),
-                managed_guest=self.record.invited,
-                reply_to=workflow.info().workflow_id,
-            )
+        change = AccessChange(
+            change_id=change_id,
+            kind=kind,
+            assignment_id=workflow.info().workflow_id,
+            user=self.record.target,
+            grants=list(grants),
+            managed_guest=self.record.invited,
+            reply_to=workflow.info().workflow_id,
         )
+        await activity_calls.send_change(change, self.user_workflow_ready)
+        self.user_workflow_ready = True
         await workflow.wait_condition(lambda: change_id in self.change_results)
         result = self.change_results.pop(change_id)
         for outcome in result.outcomes:

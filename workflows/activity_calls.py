@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from entitlements.access_changes import AccessChange, GrantCall
@@ -28,6 +28,7 @@ REVOKE_RESOURCE_ROLE = "revoke_resource_role"
 INVITE_GUEST = "invite_guest"
 RESOLVE_APPROVERS = "resolve_approvers"
 SUBMIT_ACCESS_CHANGE = "submit_access_change"
+ENSURE_USER_WORKFLOW = "ensure_user_workflow"
 SEND_NOTIFICATION = "send_notification"
 SET_SIGN_IN_BLOCKED = "set_sign_in_blocked"
 DELETE_USER = "delete_user"
@@ -62,6 +63,29 @@ async def grant(call_input: GrantCall) -> None:
 
 async def revoke(call_input: GrantCall) -> None:
     await call(REVOKE_RESOURCE_ROLE, call_input)
+
+
+async def ensure_user_workflow(user: Person) -> None:
+    await workflow.execute_local_activity(
+        ENSURE_USER_WORKFLOW,
+        user,
+        start_to_close_timeout=timedelta(seconds=10),
+        retry_policy=DIRECTORY_RETRY,
+    )
+
+
+async def send_change(change: AccessChange, user_workflow_ready: bool) -> None:
+    """To a user workflow known to run: a signal straight from this workflow (no activity).
+    Otherwise, or when that signal finds no workflow (it ended), signal-with-start it."""
+    if user_workflow_ready:
+        assert change.user.id is not None
+        handle = workflow.get_external_workflow_handle(f"user:{change.user.id}")
+        try:
+            await handle.signal("change", change)
+            return
+        except ApplicationError:  # the server's "workflow not found"
+            workflow.logger.info("user workflow gone; starting it again")
+    await submit_change(change)
 
 
 async def submit_change(change: AccessChange) -> None:
