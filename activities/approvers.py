@@ -5,8 +5,8 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.directory import DirectoryActivities
-from activities.directory_models import GetManagerInput, GroupRef
-from activities.people import find_person, person_of
+from activities.directory_models import GetManagerInput, GroupRef, person_of
+from activities.people import find_person
 from entitlements.approvers import ResolveApprovers
 from entitlements.people import Person
 from entitlements.policy import SubjectSet, SubjectType

@@ -18,6 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from entitlements.people import Person
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)  # tolerate newer callers
@@ -189,3 +191,15 @@ class TenantInfo(_Model):
 class LastSignIn(_Model):
     user_id: str
     last_sign_in: datetime | None = None
+
+
+def person_of(user: DirectoryUser) -> Person:
+    """A directory user as the domain's Person (pure: workflows may call it)."""
+    return Person(
+        email=(user.mail or (user.other_mails or [None])[0] or user.user_principal_name or user.id),
+        id=user.id,
+        user_principal_name=user.user_principal_name,
+        display_name=user.display_name or "",
+        is_guest=user.is_external,
+        account_enabled=user.account_enabled is not False,
+    )

@@ -5,21 +5,10 @@ from __future__ import annotations
 import re
 
 from activities.directory import DirectoryActivities
-from activities.directory_models import DirectoryUser, FindUserInput
+from activities.directory_models import FindUserInput, person_of
 from entitlements.people import Person
 
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-
-
-def person_of(user: DirectoryUser) -> Person:
-    return Person(
-        email=(user.mail or (user.other_mails or [None])[0] or user.user_principal_name or user.id),
-        id=user.id,
-        user_principal_name=user.user_principal_name,
-        display_name=user.display_name or "",
-        is_guest=user.is_external,
-        account_enabled=user.account_enabled is not False,
-    )
 
 
 def lookup_input(identifier: str) -> FindUserInput:

@@ -65,13 +65,18 @@ def catalog_validate(
 JSON_OPTION = typer.Option(False, "--json", help="Machine-readable output.")
 
 
-def run(action: Callable[[Any], Awaitable[Any]], as_json: bool, show: Callable[[Any], None]):
-    """Connect, act, print; a refusal is exit 1 with the rule's message."""
+def run(
+    action: Callable[[Any], Awaitable[Any]],
+    as_json: bool,
+    show: Callable[[Any], None],
+    connect: Callable[[], Awaitable[Any]] | None = None,
+):
+    """Connect (an AccessClient unless told), act, print; a refusal is exit 1 with its rule."""
     from starter.client import AccessClient
 
     async def go():
         try:
-            access = await AccessClient.connect()
+            access = await (connect or AccessClient.connect)()
         except RuntimeError as error:  # the SDK raises RuntimeError when it cannot connect
             raise ConnectionError(str(error)) from error
         return await action(access)

@@ -18,9 +18,8 @@ import typer
 from rich.table import Table
 
 from entitlements.loading import InvalidCatalogError, load_catalog
-from entitlements.refusals import RequestRefused
 from entitlements.status import DecisionKind
-from starter.cli import JSON_OPTION, _jsonable, app, catalog_app, catalog_path, err, out
+from starter.cli import JSON_OPTION, app, catalog_app, catalog_path, err, out, run
 from starter.views import when
 
 review_app = typer.Typer(
@@ -31,33 +30,9 @@ app.add_typer(review_app, name="review")
 
 
 def _run(action: Callable[[Any], Awaitable[Any]], as_json: bool, show: Callable[[Any], None]):
-    """Connect, act, print; a refusal is exit 1 with the rule's message."""
     from starter.reviews import ReviewClient
 
-    async def go():
-        try:
-            reviews = await ReviewClient.connect()
-        except RuntimeError as error:  # the SDK raises RuntimeError when it cannot connect
-            raise ConnectionError(str(error)) from error
-        return await action(reviews)
-
-    try:
-        result = asyncio.run(go())
-    except RequestRefused as refusal:
-        if as_json:
-            out.print_json(json.dumps({"refused": refusal.rule.value, "message": refusal.message}))
-        else:
-            err.print(f"refused: {refusal.message} [{refusal.rule.value}]", markup=False)
-        raise typer.Exit(1) from None
-    except ConnectionError as error:
-        address = os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
-        err.print(f"cannot reach Temporal at {address}: {error}", markup=False)
-        raise typer.Exit(1) from None
-    if as_json:
-        out.print_json(json.dumps(_jsonable(result)))
-    else:
-        show(result)
-    return result
+    return run(action, as_json, show, connect=ReviewClient.connect)
 
 
 # ---- catalog apply ------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         FindUserInput,
         SetSignInBlockedInput,
         UserRef,
+        person_of,
     )
     from entitlements.access_changes import (
         AccessChange,
@@ -101,18 +102,6 @@ def failure_details(error: BaseException) -> tuple[str, str]:
 
 def refused(rule: Rule, message: str) -> ApplicationError:
     return ApplicationError(message, rule.value, type=REFUSAL_ERROR_TYPE, non_retryable=True)
-
-
-def person_of(user: DirectoryUser) -> Person:
-    """As activities.people.person_of (which imports msgraph, so a workflow cannot)."""
-    return Person(
-        email=(user.mail or (user.other_mails or [None])[0] or user.user_principal_name or user.id),
-        id=user.id,
-        user_principal_name=user.user_principal_name,
-        display_name=user.display_name or "",
-        is_guest=user.is_external,
-        account_enabled=user.account_enabled is not False,
-    )
 
 
 @workflow.defn
