@@ -88,12 +88,14 @@ def assignment(i: int, end: datetime, package: str) -> AccessRequestInput:
     )
 
 
-async def start_assignments(client: Client, queue: str, count: int, end, package: str):
+async def start_assignments(
+    client: Client, queue: str, count: int, end, package: str, first_user: int = 0
+):
     semaphore = asyncio.Semaphore(50)
 
     async def one(i: int) -> None:
         async with semaphore:
-            request = assignment(i, end(i), package)
+            request = assignment(first_user + i, end(i), package)
             await client.start_workflow(
                 AccessRequestWorkflow.run, request, id=request.request_id, task_queue=queue
             )
@@ -154,12 +156,12 @@ async def measure_lag(env, emulator, count: int, spread: float) -> tuple[list[fl
             "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "GRAPH_BASE_URL": emulator.base_url,
         },
-        "bench-lag",
+        "bench",
     )
     try:
         base = datetime.now(UTC) + timedelta(seconds=settle)
         await emulator.clear_log()
-        await start_assignments(env.client, "bench-lag", count, ends(base), "bench-lag")
+        await start_assignments(env.client, "bench", count, ends(base), "bench-lag")
         await adds_done(emulator, count)
         deleted = await deletes_by_user(emulator, count, settle + spread + 60)
         ours = [
@@ -195,7 +197,9 @@ async def measure_lag(env, emulator, count: int, spread: float) -> tuple[list[fl
     return ours, bare
 
 
-async def measure_capacity(env, emulator, count: int) -> tuple[float, float, int, float]:
+async def measure_capacity(
+    env, emulator, count: int, first_user: int = 0
+) -> tuple[float, float, int, float]:
     """RSS with `count` assignments asleep, and the seconds from their common end to the last
     role revoked. The end is set far enough ahead for all of them to be delivered first."""
     await emulator.http.post("/_emulator/reset")
@@ -205,12 +209,14 @@ async def measure_capacity(env, emulator, count: int) -> tuple[float, float, int
             "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
             "GRAPH_BASE_URL": emulator.base_url,
         },
-        "bench-capacity",
+        "bench",
     )
     try:
         started = time.monotonic()
         end = datetime.now(UTC) + timedelta(seconds=60 + count / 12)
-        await start_assignments(env.client, "bench-capacity", count, lambda i: end, "bench-cap")
+        await start_assignments(
+            env.client, "bench", count, lambda i: end, "bench-cap", first_user=first_user
+        )
         await adds_done(emulator, count)
         deliver_seconds = time.monotonic() - started
         if datetime.now(UTC) >= end:
@@ -229,19 +235,21 @@ async def measure_capacity(env, emulator, count: int) -> tuple[float, float, int
 
 async def run(lag_count: int = 200, spread: float = 3.0, active: int = 10_000) -> list[tuple]:
     rows = []
-    async with bench_stack(users=max(lag_count, active)) as (env, emulator):
+    async with bench_stack(users=lag_count + active) as (env, emulator):
         ours, bare = await measure_lag(env, emulator, lag_count, spread)
         for name, fraction in (("p50", 0.5), ("p99", 0.99)):
             mine, base = percentile(ours, fraction), percentile(bare, fraction)
             rows.append(
                 (
-                    f"revocation lag {name} ({lag_count} ending within {spread:.0f} s)",
+                    f"revocation lag {name} ({len(ours)} of {lag_count} ending in {spread:.0f} s)",
                     f"{mine * 1000:.0f} ms (baseline {base * 1000:.0f} ms)",
                     f"{mine / base:.2f}x baseline" if base > 0 else "-",
                 )
             )
         if active:
-            rss, drain, drained, delivered_in = await measure_capacity(env, emulator, active)
+            rss, drain, drained, delivered_in = await measure_capacity(
+                env, emulator, active, first_user=lag_count
+            )
             rows.append((f"worker RSS with {active} active assignments", f"{rss:.0f} MiB", "-"))
             rows.append(
                 (
