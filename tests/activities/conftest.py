@@ -7,35 +7,12 @@ from msgraph import GraphServiceClient
 from temporalio.testing import ActivityEnvironment
 
 from activities.directory import DirectoryActivities
-from activities.graph_client import GraphSettings, build_graph_client
-from graph_emulator.server import EmulatorServer
 from graph_emulator.testing import EmulatorControl
-
-
-@pytest.fixture(scope="session")
-def emulator_server():
-    with EmulatorServer() as server:
-        yield server
+from tests.emulator.conftest import control, graph  # noqa: F401 - the same fixtures here
 
 
 @pytest.fixture
-def control(emulator_server: EmulatorServer) -> EmulatorControl:
-    """Emulator controls, on a freshly seeded tenant."""
-    emulator_server.control.reset()
-    return emulator_server.control
-
-
-@pytest.fixture(scope="session")
-async def graph(emulator_server: EmulatorServer):
-    client: GraphServiceClient = build_graph_client(
-        GraphSettings(base_url=emulator_server.base_url)
-    )
-    yield client
-    await client.request_adapter._http_client.aclose()
-
-
-@pytest.fixture
-def directory(graph: GraphServiceClient, control: EmulatorControl) -> DirectoryActivities:
+def directory(graph: GraphServiceClient, control: EmulatorControl) -> DirectoryActivities:  # noqa: F811
     return DirectoryActivities(graph)
 
 

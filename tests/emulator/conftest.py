@@ -11,12 +11,6 @@ from graph_emulator.server import EmulatorServer
 from graph_emulator.testing import EmulatorControl
 
 
-@pytest.fixture(scope="session")
-def emulator_server():
-    with EmulatorServer() as server:
-        yield server
-
-
 @pytest.fixture
 def control(emulator_server: EmulatorServer) -> EmulatorControl:
     """Emulator controls, on a freshly seeded tenant."""
