@@ -11,7 +11,9 @@ Modules, one idea each:
     routes_*    Graph endpoints: users, groups, service principals, the rest
     responses   @odata.context, entities and paged collections
     faults      fault rules (status, Retry-After, latency, count)
-    emulator    one call in, one answer out: faults, routing, $batch, call log, state file
+    throttling  429 with Retry-After past a number of calls in a sliding window
+    emulator    one call in, one answer out: throttling, faults, routing, $batch, call log,
+                state file
     control     /_emulator/ endpoints (outbox, faults, log, reset, state, settings, B2B policy)
     app         create_app(emulator) -> Starlette
     server      EmulatorServer: in-process on a free port, in a background thread

@@ -1,5 +1,6 @@
 """Emulator-only endpoints under /_emulator/ (not part of Graph): outbox, faults, call log,
-reset, state dump, settings (latency, page size) and the tenant's B2B domain policy."""
+reset, state dump, settings (latency, page size, throttling) and the tenant's B2B domain
+policy."""
 
 from __future__ import annotations
 
@@ -15,11 +16,23 @@ from .faults import FaultRule
 
 
 class Settings(BaseModel):
-    """Emulator behaviour: default latency of every Graph call, default page size."""
+    """Emulator behaviour: default latency of every Graph call, default page size, and
+    throttling (at most throttleLimit calls in any throttleWindowMs; 0: no limit)."""
 
     model_config = ConfigDict(extra="forbid")
     latencyMs: int = Field(default=0, ge=0)
     pageSize: int = Field(default=100, ge=1, le=999)
+    throttleLimit: int = Field(default=0, ge=0)
+    throttleWindowMs: int = Field(default=1000, ge=1)
+
+    @classmethod
+    def of(cls, emulator: Emulator) -> Settings:
+        return cls(
+            latencyMs=emulator.latency_ms,
+            pageSize=emulator.page_size,
+            throttleLimit=emulator.throttle.limit,
+            throttleWindowMs=emulator.throttle.window_ms,
+        )
 
 
 class B2BPolicy(BaseModel):
@@ -122,16 +135,16 @@ def control_routes(emulator: Emulator) -> list[Route]:
         return JSONResponse(policy.model_dump())
 
     async def get_settings(request: Request) -> Response:
-        current = Settings(latencyMs=emulator.latency_ms, pageSize=emulator.page_size)
-        return JSONResponse(current.model_dump())
+        return JSONResponse(Settings.of(emulator).model_dump())
 
     async def set_settings(request: Request) -> Response:
         try:
-            current = Settings(latencyMs=emulator.latency_ms, pageSize=emulator.page_size)
-            settings = Settings.model_validate({**current.model_dump(), **await _json(request)})
+            current = Settings.of(emulator).model_dump()
+            settings = Settings.model_validate({**current, **await _json(request)})
         except (ValidationError, ValueError) as exc:
             return _invalid(exc)
         emulator.latency_ms, emulator.page_size = settings.latencyMs, settings.pageSize
+        emulator.throttle.configure(settings.throttleLimit, settings.throttleWindowMs)
         return JSONResponse(settings.model_dump())
 
     return [

@@ -1,8 +1,8 @@
 """The emulator's core: one Graph call in, one answer out.
 
-Every call (and every `$batch` sub-request) goes through `Emulator.call`: injected faults
-first, then the route, then the call log. The state is saved to the state file (if any)
-after each call that changed it.
+Every call (and every `$batch` sub-request) goes through `Emulator.call`: throttling and
+injected faults first, then the route, then the call log. The state is saved to the state
+file (if any) after each call that changed it.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import routes_directory, routes_groups, routes_service_principals, routes_users
 from .directory import Directory
-from .errors import GraphError, error_body
+from .errors import GraphError, error_body, fault_error
 from .faults import FaultInjector
 from .responses import JSON
 from .router import GraphRequest, GraphResponse, Router
 from .seed import TenantSeed, load_seed
+from .throttling import Throttle
 
 logger = logging.getLogger("graph_emulator")
 
@@ -55,6 +56,7 @@ class Emulator:
         self.blocked_domains = list(blocked_domains)  # B2B policy applied on every (re)seed
         self.page_size = DEFAULT_PAGE_SIZE
         self.faults = FaultInjector()
+        self.throttle = Throttle()
         self.log: list[dict] = []
         self.lock = threading.RLock()
         self.router = build_router()
@@ -89,6 +91,7 @@ class Emulator:
             self.log.clear()
             self.page_size = DEFAULT_PAGE_SIZE
             self.latency_ms = self._initial_latency_ms
+            self.throttle.configure(0, 1000)
             self.save()
 
     def save(self) -> None:
@@ -118,7 +121,11 @@ class Emulator:
     async def call(self, req: GraphRequest) -> GraphResponse:
         request_id = str(uuid.uuid4())
         req.page_size = self.page_size
+        is_batch = req.path.rstrip("/").lower() == "/$batch"
         try:
+            wait = None if is_batch else self.throttle.retry_after()
+            if wait is not None:
+                raise fault_error(429, retry_after_seconds=wait)
             rule = self.faults.take(req.method, req.path)
             if rule is not None:
                 if rule.latencyMs:
@@ -126,7 +133,7 @@ class Emulator:
                 error = rule.error()
                 if error is not None:
                     raise error
-            if req.path.rstrip("/").lower() == "/$batch":
+            if is_batch:
                 response = await self._batch(req, request_id)
             else:
                 handler, params = self.router.resolve(req.method, req.path)

@@ -61,7 +61,8 @@ class EmulatorControl:
         self._ok(self._http.delete("/log"))
 
     def settings(self, **changes: Any) -> dict:
-        """Read, or change, latencyMs (every Graph call) and pageSize (collections)."""
+        """Read, or change, latencyMs (every Graph call), pageSize (collections) and
+        throttleLimit / throttleWindowMs (429 past that many calls in the window)."""
         if not changes:
             return self._ok(self._http.get("/settings")).json()
         return self._ok(self._http.patch("/settings", json=changes)).json()
