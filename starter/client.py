@@ -1,6 +1,8 @@
 """AccessClient: the typed Python client services use, and the CLI is built on.
 
 Every refusal comes back as `RequestRefused` naming its rule; nothing else is changed by it.
+What the caller typed is checked here first (names bounded and printable, free text as the
+worker checks it), so a hostile value is refused before it reaches Temporal or the directory.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.temporal_client import connect_temporal, task_queue
 from entitlements.decisions import CancelInput, DecisionInput, ExtendInput, RemoveInput
+from entitlements.identifiers import check_name, check_person
 from entitlements.refusals import REFUSAL_ERROR_TYPE, RequestRefused, Rule
+from entitlements.request_checks import check_text
 from entitlements.requests import AccessAsk, AccessRequestInput, RequestType
 from entitlements.status import (
     AuditEvent,
@@ -60,12 +64,12 @@ class AccessClient:
     ) -> str:
         """Ask for an access package for `target`; returns the request id."""
         ask = AccessAsk(
-            package_id=package,
-            target=target,
-            requestor=requestor,
-            policy_id=policy,
-            justification=justification,
-            answers=answers or {},
+            package_id=check_name("the package id", package),
+            target=check_person("the target", target),
+            requestor=_optional(check_person, "the requestor", requestor),
+            policy_id=_optional(check_name, "the policy id", policy),
+            justification=_text("the justification", justification),
+            answers=_answers(answers or {}),
             start=start,
             end=end,
         )
@@ -83,12 +87,12 @@ class AccessClient:
     ) -> str:
         """Direct assignment by an administrator (adminAdd): no approval, no completion mail."""
         ask = AccessAsk(
-            package_id=package,
-            target=target,
-            requestor=admin,
-            policy_id=policy,
+            package_id=check_name("the package id", package),
+            target=check_person("the target", target),
+            requestor=check_person("the administrator", admin),
+            policy_id=_optional(check_name, "the policy id", policy),
             end=end,
-            justification=justification,
+            justification=_text("the justification", justification),
             request_type=RequestType.ADMIN_ADD,
         )
         return await self._submit(ask)
@@ -147,7 +151,11 @@ class AccessClient:
         decision: DecisionKind,
         justification: str | None = None,
     ) -> Decision:
-        update = DecisionInput(approver=approver, decision=decision, justification=justification)
+        update = DecisionInput(
+            approver=check_person("the approver", approver),
+            decision=decision,
+            justification=_text("the justification", justification),
+        )
         return await self._update(request_id, AccessRequestWorkflow.decide, update)
 
     async def approve(self, request_id: str, approver: str, justification: str | None = None):
@@ -157,12 +165,13 @@ class AccessClient:
         return await self.decide(request_id, approver, DecisionKind.DENY, justification)
 
     async def cancel(self, request_id: str, by: str) -> None:
-        await self._update(request_id, AccessRequestWorkflow.cancel, CancelInput(by=by))
+        cancel = CancelInput(by=check_person("who cancels", by))
+        await self._update(request_id, AccessRequestWorkflow.cancel, cancel)
 
     async def remove(self, request_id: str, by: str, reason: str | None = None) -> None:
-        await self._update(
-            request_id, AccessRequestWorkflow.remove, RemoveInput(by=by, reason=reason)
-        )
+        who = check_person("who removes", by)
+        removal = RemoveInput(by=who, reason=_text("the reason", reason))
+        await self._update(request_id, AccessRequestWorkflow.remove, removal)
 
     async def extend(
         self,
@@ -173,7 +182,11 @@ class AccessClient:
         justification: str | None = None,
     ) -> Extension:
         """Ask to extend one's own access; approved at once or waiting for approval."""
-        ask = ExtendInput(by=by, end=end, justification=justification)
+        ask = ExtendInput(
+            by=check_person("who extends", by),
+            end=end,
+            justification=_text("the justification", justification),
+        )
         return await self._update(request_id, AccessRequestWorkflow.extend, ask)
 
     async def audit(self, request_id: str) -> list[AuditEvent]:
@@ -256,6 +269,7 @@ class AccessClient:
         )
 
     def _handle(self, request_id: str) -> WorkflowHandle:
+        request_id = check_name("the request id", request_id)
         return self.client.get_workflow_handle_for(AccessRequestWorkflow.run, request_id)
 
     async def _update(self, request_id: str, update, *args):
@@ -284,6 +298,7 @@ class AccessClient:
 
 
 def _literal(value: str) -> str:
+    value = check_name("a filter value", value)
     if "'" in value or "\\" in value:
         raise RequestRefused(Rule.TEXT_INVALID, f"a filter value cannot contain quotes: {value!r}")
     return f"'{value}'"
@@ -311,6 +326,23 @@ def request_query(
         name = search_attributes.PENDING_APPROVERS.name
         clauses.append(f"{name} = {_literal(approver.strip().lower())}")
     return " AND ".join(clauses)
+
+
+def _optional(check, what: str, value: str | None) -> str | None:
+    return None if value is None else check(what, value)
+
+
+def _text(what: str, value: str | None) -> str | None:
+    """Free text is checked as the worker will check it, and sent as typed."""
+    check_text(what, value)
+    return value
+
+
+def _answers(answers: dict[str, str]) -> dict[str, str]:
+    for question, answer in answers.items():
+        check_name("a question id", question)
+        _text(f"the answer to '{question}'", answer)
+    return answers
 
 
 def _rule(value: object) -> Rule:
