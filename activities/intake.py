@@ -35,7 +35,12 @@ from entitlements.policy_choice import (
     tier,
 )
 from entitlements.refusals import REFUSAL_ERROR_TYPE, RequestRefused, Rule
-from entitlements.request_checks import check_answers, check_justification, check_schedule
+from entitlements.request_checks import (
+    check_answers,
+    check_justification,
+    check_schedule,
+    check_text,
+)
 from entitlements.requests import (
     AccessAsk,
     AccessRequestInput,
@@ -129,7 +134,9 @@ class IntakeActivities:
             policy, now, ask.start, ask.end, chosen_by_administrator=is_admin
         )
         justification = (
-            check_justification(policy, ask.justification) if not is_admin else (ask.justification)
+            check_justification(policy, ask.justification)
+            if not is_admin  # an administrator needs none, but what they write is checked too
+            else check_text("the justification", ask.justification)
         )
         answers = check_answers(policy, ask.answers) if not is_admin else {}
         request_id = request_id_for(package.id, target)
