@@ -66,9 +66,13 @@ def parse_catalog(text: str, source: str = "<catalog>") -> CatalogFile:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise InvalidCatalogError(source, [Problem("", f"not valid YAML: {error}", line)]) from None
+        raise InvalidCatalogError(
+            source, [Problem("", f"not valid YAML: {error}", _line_of_yaml_error(error, text))]
+        ) from None
+    except RecursionError:
+        raise InvalidCatalogError(
+            source, [Problem("", "the file nests lists or mappings too deeply to be a catalog", 1)]
+        ) from None
     if not isinstance(data, dict):
         raise InvalidCatalogError(source, [Problem("", "the file must be a YAML mapping", 1)])
     try:
@@ -89,6 +93,14 @@ def parse_catalog(text: str, source: str = "<catalog>") -> CatalogFile:
     return catalog_file
 
 
+def _line_of_yaml_error(error: yaml.YAMLError, text: str) -> int | None:
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None:
+        return mark.line + 1
+    position = getattr(error, "position", None)  # a character YAML does not accept at all
+    return text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+
+
 def _is_union_tag(part: object) -> bool:
     # pydantic adds the chosen type's name to locations inside unions (e.g. "function-after")
     return isinstance(part, str) and ("[" in part or part.startswith("function-"))
@@ -97,11 +109,17 @@ def _is_union_tag(part: object) -> bool:
 def load_catalog(path: str | Path) -> CatalogFile:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        content = path.read_bytes()
     except OSError as error:
         raise InvalidCatalogError(
             str(path), [Problem("", f"cannot read the file: {error.strerror}")]
         ) from None
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content.count(b"\n", 0, error.start) + 1
+        message = f"not UTF-8 text: byte 0x{content[error.start]:02X} cannot be read"
+        raise InvalidCatalogError(str(path), [Problem("", message, line)]) from None
     return parse_catalog(text, str(path))
 
 
