@@ -20,13 +20,29 @@ from temporalio.worker import (
 )
 
 SECRET_KEYS = re.compile(r"secret|token|password|authorization|api_?key|credential", re.I)
+BEARER = re.compile(r"\b(bearer\s+)[\w.~+/-]+=*", re.I)  # an access token quoted in text
 REDACTED = "[redacted]"
+
+
+def _redacted(value: Any) -> Any:
+    """Secrets at any depth: a field named like one, or a bearer token inside text."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if isinstance(key, str) and SECRET_KEYS.search(key) else _redacted(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_redacted(item) for item in value)
+    if isinstance(value, str):
+        return BEARER.sub(rf"\g<1>{REDACTED}", value)
+    return value
 
 
 def redact_secrets(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
     for key in list(event):
-        if SECRET_KEYS.search(key):
-            event[key] = REDACTED
+        if key == "_record":  # the standard library's record, read by the formatter only
+            continue
+        event[key] = REDACTED if SECRET_KEYS.search(key) else _redacted(event[key])
     return event
 
 
@@ -37,15 +53,16 @@ def configure_logging(log_format: str | None = None, level: str = "INFO") -> Non
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        redact_secrets,
     ]
+    # Redaction last before rendering, so it also sees the text of a formatted exception.
+    finish = [structlog.processors.format_exc_info, redact_secrets]
     renderer = (
         structlog.processors.JSONRenderer()
         if as_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, *finish, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
@@ -54,9 +71,12 @@ def configure_logging(log_format: str | None = None, level: str = "INFO") -> Non
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            # `extra=` fields (the workflows' audit events, who sent a refused decision)
+            # belong in the line too.
+            foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *finish,
                 renderer,
             ],
         )
