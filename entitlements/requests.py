@@ -97,9 +97,12 @@ class AccessRequestInput(BaseModel):
     history_limit: int = 1_000
 
 
+REQUEST_ID_PREFIX = "access:"
+
+
 def request_id_for(package_id: str, target: Person) -> str:
     """One request (and then assignment) per package and user: the workflow id says both."""
-    return f"access:{package_id}:{target.key}"
+    return f"{REQUEST_ID_PREFIX}{package_id}:{target.key}"
 
 
 def user_workflow_id(user_object_id: str) -> str:

@@ -25,7 +25,12 @@ from entitlements.decisions import CancelInput, DecisionInput, ExtendInput, Remo
 from entitlements.identifiers import check_name, check_person
 from entitlements.refusals import REFUSAL_ERROR_TYPE, RequestRefused, Rule
 from entitlements.request_checks import check_text
-from entitlements.requests import AccessAsk, AccessRequestInput, RequestType
+from entitlements.requests import (
+    REQUEST_ID_PREFIX,
+    AccessAsk,
+    AccessRequestInput,
+    RequestType,
+)
 from entitlements.status import (
     AuditEvent,
     Decision,
@@ -270,6 +275,12 @@ class AccessClient:
 
     def _handle(self, request_id: str) -> WorkflowHandle:
         request_id = check_name("the request id", request_id)
+        if not request_id.startswith(REQUEST_ID_PREFIX):
+            # Another workflow's id (a user's access, an intake, a review) names no request.
+            raise RequestRefused(
+                Rule.NOT_FOUND,
+                f"no request '{request_id}' (request ids are {REQUEST_ID_PREFIX}PACKAGE:USER)",
+            )
         return self.client.get_workflow_handle_for(AccessRequestWorkflow.run, request_id)
 
     async def _update(self, request_id: str, update, *args):
