@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint bench install clean
+.PHONY: dev test lint bench histories install clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## Re-record tests/replay/histories (the workflow histories `make test` replays); commit them.
+histories: $(INSTALLED)
+	$(BIN)/python -m tests.replay.record
 
 ## Benchmarks against a bare Temporal baseline in the same run; prints one table.
 bench: $(INSTALLED)
