@@ -84,6 +84,45 @@ class Stack:
         return [m for m in mails if to in str(m).lower()]
 
 
+async def start_dev_server(**options) -> WorkflowEnvironment:
+    """`temporal server start-dev` with accessctl's search attributes; `options` go to
+    `start_local` (a fixed `port`, a `dev_server_database_filename` to restart on)."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        search_attributes=search_attributes.ALL,
+        data_converter=pydantic_data_converter,
+        **options,
+    )
+
+
+def start_emulator(log: Path) -> tuple[subprocess.Popen, str]:
+    """The Graph emulator as a process on a free port: the process and its root URL."""
+    port = free_port()
+    emulator = subprocess.Popen(
+        [
+            str(BIN / "graph-emulator"),
+            "--tenant", str(EXAMPLES / "tenant.yaml"),
+            "--port", str(port),
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    graph_root = f"http://127.0.0.1:{port}"
+    wait_until_serving(f"{graph_root}/_emulator/outbox", emulator)
+    return emulator, graph_root
+
+
+def worker_environment(address: str, graph_root: str, catalog: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address,
+        "TEMPORAL_TASK_QUEUE": TASK_QUEUE,
+        "GRAPH_BASE_URL": f"{graph_root}/v1.0",
+        "ACCESSCTL_CATALOG": str(catalog),
+        "LOG_FORMAT": "json",
+    }
+
+
 def start_worker(env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [str(BIN / "python"), str(ROOT / "worker.py")],
@@ -148,34 +187,11 @@ def integration_catalog(folder: Path) -> Path:
 async def stack(tmp_path_factory) -> AsyncIterator[Stack]:
     logs = tmp_path_factory.mktemp("stack")
     catalog = integration_catalog(logs)
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        search_attributes=search_attributes.ALL,
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_dev_server()
     address = env.client.service_client.config.target_host
-    graph_port = free_port()
-    emulator = subprocess.Popen(
-        [
-            str(BIN / "graph-emulator"),
-            "--tenant", str(EXAMPLES / "tenant.yaml"),
-            "--port", str(graph_port),
-        ],
-        stdout=(logs / "emulator.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    graph_root = f"http://127.0.0.1:{graph_port}"
-    wait_until_serving(f"{graph_root}/_emulator/outbox", emulator)
-    worker_env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": address,
-        "TEMPORAL_TASK_QUEUE": TASK_QUEUE,
-        "GRAPH_BASE_URL": f"{graph_root}/v1.0",
-        "ACCESSCTL_CATALOG": str(catalog),
-        "LOG_FORMAT": "json",
-    }
+    emulator, graph_root = start_emulator(logs / "emulator.log")
     worker_log = logs / "worker.log"
-    worker = start_worker(worker_env, worker_log)
+    worker = start_worker(worker_environment(address, graph_root, catalog), worker_log)
     try:
         yield Stack(env, address, graph_root, worker_log, AccessClient(env.client, TASK_QUEUE))
     finally:
