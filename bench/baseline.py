@@ -1,5 +1,6 @@
-"""The bare Temporal baseline: a workflow that, on a signal, makes the same Graph calls a
-delivery makes (same activities, same client), concurrently, and nothing else."""
+"""The bare Temporal baselines: workflows that make the Graph calls ours make (the same
+activities on the same client), concurrently, and nothing else: a delivery on a signal, an
+expiry, an auto-approved request."""
 
 from __future__ import annotations
 
@@ -9,8 +10,18 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.directory_models import AppRoleInput, GroupMemberInput
+    from activities.directory_models import AppRoleInput, FindUserInput, GroupMemberInput
     from workflows.activity_calls import DIRECTORY_RETRY
+
+
+async def directory_write(call: AppRoleInput | GroupMemberInput) -> None:
+    name = "assign_app_role" if isinstance(call, AppRoleInput) else "add_group_member"
+    await workflow.execute_activity(
+        name,
+        call,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=DIRECTORY_RETRY,
+    )
 
 
 @workflow.defn
@@ -21,16 +32,7 @@ class BareDeliveryWorkflow:
     @workflow.run
     async def run(self, calls: list[AppRoleInput | GroupMemberInput]) -> None:
         await workflow.wait_condition(lambda: self.go)
-        await asyncio.gather(*(self._call(c) for c in calls))
-
-    async def _call(self, call: AppRoleInput | GroupMemberInput) -> None:
-        name = "assign_app_role" if isinstance(call, AppRoleInput) else "add_group_member"
-        await workflow.execute_activity(
-            name,
-            call,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DIRECTORY_RETRY,
-        )
+        await asyncio.gather(*(directory_write(c) for c in calls))
 
     @workflow.signal
     def start_delivery(self) -> None:
@@ -54,3 +56,19 @@ class BareExpiryWorkflow:
         await workflow.execute_activity(
             "remove_group_member", call, start_to_close_timeout=timedelta(seconds=30)
         )
+
+
+@workflow.defn
+class BareAutoRequestWorkflow:
+    """The throughput baseline: what an auto-approved request costs Graph (the target looked
+    up by address, then one write per resource, concurrently), at once on start."""
+
+    @workflow.run
+    async def run(self, email: str, calls: list[AppRoleInput | GroupMemberInput]) -> None:
+        await workflow.execute_activity(
+            "find_user",
+            FindUserInput(email=email),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DIRECTORY_RETRY,
+        )
+        await asyncio.gather(*(directory_write(c) for c in calls))

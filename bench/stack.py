@@ -79,6 +79,7 @@ async def bench_stack(users: int, latency_ms: int = 0):
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(BIN / "temporal"),
             dev_server_database_filename=str(Path(scratch) / "temporal.db"),
+            dev_server_log_level="error",  # the figures, not the server's shutdown warnings
             dev_server_extra_args=[
                 "--sqlite-pragma", "journal_mode=WAL",
                 "--sqlite-pragma", "synchronous=NORMAL",
