@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import httpx
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -40,6 +41,7 @@ from tests.factories import (
     ALICE,
     CAROL,
     DANA,
+    FINANCE_READ,
     catalog_with_stages,
     example_catalog,
     load,
@@ -219,6 +221,23 @@ async def removed_by_admin(env, graph, queue):
 
 
 @scenario
+async def reprocessed(env, graph, queue):
+    """A group deleted: partially delivered; restored and reprocessed: delivered."""
+    httpx.delete(f"{graph.base_url}/groups/{FINANCE_READ}").raise_for_status()
+    async with running_worker(env.client, graph, lifetime_catalog("P30D"), queue) as access:
+        request_id = await access.request_access("finance-reports", ALICE)
+        await wait_for(access, request_id, is_state(RequestState.PARTIALLY_DELIVERED))
+        restore = f"{graph.base_url}/directory/deletedItems/{FINANCE_READ}/restore"
+        httpx.post(restore).raise_for_status()
+        await access.reprocess(request_id)
+        user = await settled_user(env, access, request_id)
+    return {
+        "request_partially_delivered_reprocessed": request_id,
+        "user_access_grant_failed_then_granted": user,
+    }
+
+
+@scenario
 async def scheduled(env, graph, queue):
     async with running_worker(env.client, graph, lifetime_catalog("P30D"), queue) as access:
         now = await env.get_current_time()
@@ -271,6 +290,23 @@ async def guest_blocked_and_deleted(env, graph, queue):
         "request_guest_invited_removed": request_id,
         "user_access_guest_blocked_deleted": user_workflow_id(ann_id),
     }
+
+
+@scenario
+async def guest_unblocked(env, graph, queue):
+    """A blocked guest given a new package: unblocked, the deletion off."""
+    async with running_worker(env.client, graph, guest_catalog(), queue) as access:
+        request_id, ann_id = await delivered(access, "finance-reports", ANN)
+        await removed(access, request_id)
+        await wait_for_guest(env.client, ann_id, is_blocked)
+        await env.sleep(10 * DAY)
+        await delivered(access, "partner-tools", ANN)
+        await wait_for_guest(
+            env.client,
+            ann_id,
+            lambda v: v.lifecycle == GuestLifecycle.ACTIVE and v.queued_changes == 0,
+        )
+    return {"user_access_guest_blocked_unblocked": user_workflow_id(ann_id)}
 
 
 @scenario
