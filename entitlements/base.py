@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, TypeAdapter
@@ -53,3 +53,15 @@ _DURATION = TypeAdapter(timedelta)
 def iso_duration(value: timedelta) -> str:
     """A duration as people write it in the catalog: P14D, PT8H, PT30S."""
     return _DURATION.dump_python(value, mode="json")
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 date and time with its time zone (a moment, not a wall-clock time), or a
+    ValueError saying what is wrong with it."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"'{text}' needs a time zone (e.g. Z or +01:00)")
+    return moment
