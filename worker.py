@@ -38,6 +38,7 @@ from entitlements.catalog import CatalogFile
 from entitlements.loading import InvalidCatalogError, load_catalog
 from workflows.access_request import AccessRequestWorkflow
 from workflows.access_review import AccessReviewPageWorkflow, AccessReviewWorkflow
+from workflows.bulk_assignment import BulkAssignmentWorkflow
 from workflows.bulk_invitation import BulkInvitationWorkflow, InviteGuestWorkflow
 from workflows.intake import RequestIntakeWorkflow
 from workflows.user_access import UserAccessWorkflow
@@ -49,6 +50,7 @@ WORKFLOWS = [
     RequestIntakeWorkflow,
     InviteGuestWorkflow,
     BulkInvitationWorkflow,
+    BulkAssignmentWorkflow,
     AccessReviewWorkflow,
     AccessReviewPageWorkflow,
 ]

@@ -51,7 +51,12 @@ from entitlements.requests import (
     request_id_for,
 )
 from workflows.activity_calls import SCOPE_REFUSAL
-from workflows.intake import EVALUATE_ACCESS_ASK
+from workflows.intake import (
+    CHECK_DIRECT_ASSIGNMENT,
+    EVALUATE_ACCESS_ASK,
+    DirectAssignmentCheck,
+)
+from workflows.request_start import already_open
 
 
 class IntakeActivities:
@@ -64,7 +69,7 @@ class IntakeActivities:
         self._tenants: dict[str, str | None] = {}  # domain -> tenant id (None: not a tenant)
 
     def all(self) -> list:
-        return [self.evaluate_access_ask, self.policy_scope_refusal]
+        return [self.evaluate_access_ask, self.check_direct_assignment, self.policy_scope_refusal]
 
     @activity.defn(name=SCOPE_REFUSAL)
     async def policy_scope_refusal(self, check: ScopeCheck) -> str:
@@ -88,9 +93,18 @@ class IntakeActivities:
         try:
             return await self._evaluate(ask)
         except RequestRefused as refusal:
-            raise ApplicationError(
-                refusal.message, refusal.rule.value, type=REFUSAL_ERROR_TYPE, non_retryable=True
-            ) from None
+            raise _refusal_error(refusal) from None
+
+    @activity.defn(name=CHECK_DIRECT_ASSIGNMENT)
+    async def check_direct_assignment(self, check: DirectAssignmentCheck) -> str:
+        """The policy this administrator's direct assignments of the package go through (the
+        checks every direct assignment makes of its administrator), or a refusal."""
+        try:
+            _, package = self._package(check.package_id)
+            admin = await self._person(check.admin, "requestor", may_be_new=False)
+            return self._admin_policy(package, admin, check.policy_id).id
+        except RequestRefused as refusal:
+            raise _refusal_error(refusal) from None
 
     async def _evaluate(self, ask: AccessAsk) -> AccessRequestInput:
         catalog, package = self._package(ask.package_id)
@@ -263,10 +277,7 @@ class IntakeActivities:
 
     async def _check_no_open_request(self, request_id: str) -> None:
         if await self._is_open(request_id):
-            raise RequestRefused(
-                Rule.OPEN_REQUEST_EXISTS,
-                f"an open request or active assignment already exists: {request_id}",
-            )
+            raise RequestRefused(Rule.OPEN_REQUEST_EXISTS, already_open(request_id))
 
     async def _is_open(self, workflow_id: str) -> bool:
         try:
@@ -276,6 +287,12 @@ class IntakeActivities:
                 return False
             raise
         return described.status == WorkflowExecutionStatus.RUNNING
+
+
+def _refusal_error(refusal: RequestRefused) -> ApplicationError:
+    return ApplicationError(
+        refusal.message, refusal.rule.value, type=REFUSAL_ERROR_TYPE, non_retryable=True
+    )
 
 
 def _groups_named_by(package: AccessPackage) -> set[str]:

@@ -16,7 +16,6 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -42,6 +41,7 @@ from entitlements.status import (
 from workflows import search_attributes
 from workflows.access_request import AccessRequestWorkflow
 from workflows.intake import RequestIntakeWorkflow
+from workflows.request_start import already_open, request_search_attributes, request_summary
 
 
 class AccessClient:
@@ -121,29 +121,12 @@ class AccessClient:
                 request,
                 id=request.request_id,
                 task_queue=self.task_queue,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(search_attributes.ACCESS_PACKAGE, request.package.id),
-                        SearchAttributePair(
-                            search_attributes.ACCESS_CATALOG, request.package.catalog_id
-                        ),
-                        SearchAttributePair(search_attributes.ACCESS_POLICY, request.policy.id),
-                        SearchAttributePair(search_attributes.TARGET_USER, request.target.key),
-                        SearchAttributePair(search_attributes.REQUESTOR, request.requestor.key),
-                        SearchAttributePair(
-                            search_attributes.REQUEST_STATE, RequestState.PENDING_APPROVAL.value
-                        ),
-                    ]
-                ),
-                static_summary=(
-                    f"{request.package.display_name} for {request.target.label()} "
-                    f"({request.request_type.value} by {request.requestor.key})"
-                ),
+                search_attributes=request_search_attributes(request),
+                static_summary=request_summary(request),
             )
         except WorkflowAlreadyStartedError:
             raise RequestRefused(
-                Rule.OPEN_REQUEST_EXISTS,
-                f"an open request or active assignment already exists: {request.request_id}",
+                Rule.OPEN_REQUEST_EXISTS, already_open(request.request_id)
             ) from None
         return request.request_id
 
