@@ -14,6 +14,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from entitlements.base import parse_moment
 from entitlements.loading import InvalidCatalogError, load_catalog, summary
 from entitlements.refusals import RequestRefused
 
@@ -126,16 +127,9 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"'{value}' is not an ISO 8601 date and time", param_hint=option
-        ) from None
-    if moment.tzinfo is None:
-        raise typer.BadParameter(
-            f"'{value}' needs a time zone (e.g. Z or +01:00)", param_hint=option
-        )
-    return moment
+        return parse_moment(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint=option) from None
 
 
 @app.command()
@@ -272,24 +266,6 @@ def remove(
 
 
 @app.command()
-def assign(
-    package: str = typer.Argument(...),
-    target: str = typer.Option(..., "--for"),
-    admin: str = typer.Option(..., "--as", help="The administrator."),
-    end: str | None = typer.Option(None, "--end", help="ISO 8601 end within the policy."),
-    policy: str | None = typer.Option(None, "--policy"),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Assign a package directly (adminAdd): no approval, no completion mail."""
-    ends = parse_time(end, "--end")
-    run(
-        lambda access: access.assign(package, target, admin=admin, end=ends, policy=policy),
-        as_json,
-        lambda request_id: out.print(request_id, highlight=False),
-    )
-
-
-@app.command()
 def extend(
     request_id: str = typer.Argument(...),
     by: str = typer.Option(..., "--as", help="The person who holds the access."),
@@ -340,6 +316,7 @@ def reprocess(request_id: str = typer.Argument(...), as_json: bool = JSON_OPTION
     )
 
 
+import starter.cli_assignments  # noqa: E402, F401  (registers `assign`)
 import starter.cli_guests  # noqa: E402, F401  (registers `guest status` and `guest govern`)
 import starter.cli_invitations  # noqa: E402, F401  (registers `invite`)
 import starter.cli_reviews  # noqa: E402, F401  (registers `catalog apply` and `review`)

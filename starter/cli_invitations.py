@@ -20,20 +20,10 @@ Registered on `starter.cli.app` when starter.cli imports this module.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from temporalio.service import RPCError
 
 from entitlements.invitations import (
     BulkInvitationProgress,
@@ -46,10 +36,18 @@ from entitlements.invitations import (
     parse_invitation_csv,
     report_csv,
 )
+from starter.bulk_runs import TooLarge
 from starter.cli import JSON_OPTION, app, err, out, run
-from starter.invitations import InvitationClient, InvitationFailed, TooLarge
-
-POLL_SECONDS = 0.5
+from starter.cli_bulk import (
+    follow,
+    note_ignored,
+    read_text,
+    report_path,
+    run_file,
+    show_bad_rows,
+    write_report,
+)
+from starter.invitations import InvitationClient, InvitationFailed
 
 
 @app.command()
@@ -127,11 +125,7 @@ def _show_one(result: InvitationResult) -> None:
 # ----------------------------------------------------------------------------------- file
 def _read(csv_file: Path) -> ParsedInvitations:
     try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise typer.BadParameter(f"cannot read {csv_file}: {error}", param_hint="--csv") from None
-    try:
-        return parse_invitation_csv(text)
+        return parse_invitation_csv(read_text(csv_file))
     except InvitationCsvError as error:
         raise typer.BadParameter(f"{csv_file}: {error}", param_hint="--csv") from None
 
@@ -149,11 +143,8 @@ def _with_defaults(parsed: ParsedInvitations, redirect_url, message, send_mail) 
 def _invite_file(csv_file, report, redirect_url, message, send_mail, as_json) -> None:
     parsed = _read(csv_file)
     _with_defaults(parsed, redirect_url, message, send_mail)
-    if parsed.ignored_columns:
-        err.print(
-            f"ignored column(s): {', '.join(parsed.ignored_columns)}", markup=False, highlight=False
-        )
-    report = report or csv_file.with_name(csv_file.stem + ".report.csv")
+    note_ignored(parsed.ignored_columns)
+    report = report_path(csv_file, report)
 
     async def action(access) -> dict:
         invitations = InvitationClient.of(access)
@@ -163,48 +154,17 @@ def _invite_file(csv_file, report, redirect_url, message, send_mail, as_json) ->
             raise typer.BadParameter(str(error), param_hint="--csv") from None
         if not as_json:
             err.print(f"inviting as workflow {handle.id}", markup=False, highlight=False)
-        result = await _follow(invitations, handle.id, show_bar=not as_json)
+        result = await follow(
+            lambda: invitations.progress(handle.id),
+            invitations.result(handle.id),
+            _progress_text,
+            show_bar=not as_json,
+        )
         return {"workflowId": handle.id, "report": str(report), **result.model_dump(mode="json")}
 
-    try:
-        outcome = run(action, as_json, lambda o: _show_file(o, parsed))
-    except KeyboardInterrupt:
-        err.print(
-            "stopped following; the invitations go on on the worker: run the same command to "
-            "follow them again",
-            markup=False,
-        )
-        raise typer.Exit(130) from None
+    outcome = run_file(action, as_json, _show_file, "invitations")
     result = BulkInvitationResult.model_validate(outcome)
-    report.write_text(report_csv(result.rows), encoding="utf-8")
-    if result.failed or result.invalid:
-        raise typer.Exit(1)
-
-
-async def _follow(invitations: InvitationClient, workflow_id: str, show_bar: bool):
-    finished = asyncio.ensure_future(invitations.result(workflow_id))
-    if not show_bar:
-        return await finished
-    columns = (
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )  # fmt: skip
-    with Progress(*columns, console=err) as bar:
-        task = bar.add_task("starting", total=None)
-        while not finished.done():
-            try:
-                progress = await invitations.progress(workflow_id)
-            except RPCError:  # no worker answering yet, or between two pages
-                bar.update(task, description="waiting for a worker")
-            else:
-                bar.update(
-                    task, total=progress.total, completed=progress.done,
-                    description=_progress_text(progress),
-                )  # fmt: skip
-            await asyncio.wait({finished}, timeout=POLL_SECONDS)
-        result = finished.result()
-        bar.update(task, total=result.total, completed=result.done, description="done")
-    return result
+    write_report(report, report_csv(result.rows), not (result.failed or result.invalid))
 
 
 def _progress_text(p: BulkInvitationProgress) -> str:
@@ -214,18 +174,15 @@ def _progress_text(p: BulkInvitationProgress) -> str:
     )
 
 
-def _show_file(outcome: dict, parsed: ParsedInvitations) -> None:
+def _show_file(outcome: dict) -> None:
     result = BulkInvitationResult.model_validate(outcome)
     out.print(
         f"{result.total} rows: {result.invited} invited, {result.existing} existing, "
         f"{result.failed} failed, {result.invalid} invalid; report: {outcome['report']}",
         highlight=False,
     )
-    for row in result.rows:
-        if not row.ok:
-            rule = f" [{row.rule.value}]" if row.rule else ""
-            out.print(
-                f"  line {row.line}: {row.email or '-'}: {row.status.value}: {row.error}{rule}",
-                highlight=False,
-                markup=False,
-            )
+    show_bad_rows(
+        (row.line, row.email, row.status.value, row.error, row.rule)
+        for row in result.rows
+        if not row.ok
+    )

@@ -12,8 +12,6 @@ the worker, which checks the catalog's current domain lists and calls Graph.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
@@ -31,11 +29,8 @@ from entitlements.invitations import (
     valid_address,
 )
 from entitlements.refusals import RequestRefused, Rule
+from starter.bulk_runs import query_progress, start_bulk_workflow
 from workflows.bulk_invitation import BulkInvitationWorkflow, InviteGuestWorkflow
-
-# Temporal refuses payloads over 2 MB; the input and every continue-as-new must stay under.
-MAX_INPUT_BYTES = 1_500_000
-QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 class InvitationFailed(RuntimeError):
@@ -44,10 +39,6 @@ class InvitationFailed(RuntimeError):
     def __init__(self, result: InvitationResult) -> None:
         super().__init__(f"{result.email} was not invited: {result.error}")
         self.result = result
-
-
-class TooLarge(ValueError):
-    """The file's rows do not fit in one Temporal payload: split it."""
 
 
 class InvitationClient:
@@ -110,29 +101,23 @@ class InvitationClient:
         concurrency: int = 10,
     ) -> WorkflowHandle:
         """Start inviting a parsed file's rows (invalid rows go into the result as they are).
-        The same content started again while it runs joins the running workflow."""
+        The same content started again while it runs joins the running workflow.
+        `TooLarge`: split the file."""
         inp = parsed.bulk_input(source, page_size=page_size, concurrency=concurrency)
-        size = len(inp.model_dump_json())
-        if size > MAX_INPUT_BYTES:
-            raise TooLarge(
-                f"{parsed.total} rows make {size:,} bytes, more than one workflow input may "
-                f"carry ({MAX_INPUT_BYTES:,}): split the file"
-            )
         name = f" from {source}" if source else ""
-        return await self.client.start_workflow(
+        return await start_bulk_workflow(
+            self.client,
             BulkInvitationWorkflow.run,
             inp,
-            id=workflow_id or bulk_workflow_id(inp),
+            rows=parsed.total,
+            workflow_id=workflow_id or bulk_workflow_id(inp),
             task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=f"Invite {parsed.total:,} guests{name}",
+            summary=f"Invite {parsed.total:,} guests{name}",
         )
 
     async def progress(self, workflow_id: str) -> BulkInvitationProgress:
         """How far a bulk run is (its latest run, across continue-as-new)."""
-        return await self.client.get_workflow_handle(workflow_id).query(
-            BulkInvitationWorkflow.progress, rpc_timeout=QUERY_TIMEOUT
-        )
+        return await query_progress(self.client, BulkInvitationWorkflow.progress, workflow_id)
 
     async def result(self, workflow_id: str) -> BulkInvitationResult:
         """Every row's outcome, once the run has ended."""
