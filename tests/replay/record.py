@@ -27,11 +27,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.log import configure_logging
+from entitlements.bulk_assignment import parse_assignment_csv
 from entitlements.guests import GuestLifecycle
 from entitlements.invitations import parse_invitation_csv
 from entitlements.requests import AccessAsk, user_workflow_id
 from entitlements.status import RequestState
 from graph_emulator.server import EmulatorServer
+from starter.assignments import AssignmentClient
 from starter.client import AccessClient
 from starter.guests import guest_status, mark_governed
 from starter.invitations import InvitationClient
@@ -39,9 +41,12 @@ from tests.conftest import EXAMPLES, TEST_SERVER, register_search_attributes
 from tests.factories import (
     ADMIN,
     ALICE,
+    BOB,
     CAROL,
     DANA,
     FINANCE_READ,
+    FRANK,
+    add_policy,
     catalog_with_stages,
     example_catalog,
     load,
@@ -360,6 +365,27 @@ async def invitations(env, graph, queue):
         result = await invitations.result(handle.id)
         assert (result.invited, result.invalid) == (5, 1), result
     return {"invite_guest": "invite:ann@partner.example", "bulk_invitation": handle.id}
+
+
+@scenario
+async def bulk_assignment(env, graph, queue):
+    """Direct assignment from a file: two users assigned, one refused, two rows a page."""
+    data = example_catalog()
+    expiration = {"type": "afterDuration", "duration": "P30D"}
+    add_policy(data, "finance-reports", "direct", "notSpecified", expiration=expiration)
+    rows = f"UserPrincipalName,End\n{ALICE},\n{BOB},\n{FRANK},\n"  # frank: in Sales, excluded
+    async with running_worker(env.client, graph, load(data), queue) as access:
+        assignments = AssignmentClient.of(access)
+        handle = await assignments.start_bulk(
+            parse_assignment_csv(rows), "finance-reports", admin=ADMIN, policy="direct",
+            source="people.csv", page_size=2,
+        )  # fmt: skip
+        result = await assignments.result(handle.id)
+        assert [row.status for row in result.rows] == ["assigned", "assigned", "refused"], result
+        for user in (ALICE, BOB):
+            request_id = f"access:finance-reports:{user}"
+            await wait_for(access, request_id, is_state(RequestState.DELIVERED))
+    return {"bulk_assignment": handle.id}
 
 
 # ---- recording --------------------------------------------------------------------------
