@@ -1,5 +1,8 @@
 """The committed workflow histories (tests/replay/histories/*.json) and the replayer for them.
 
+`make histories` rewrites the files directly in histories/; files in a folder below it (say
+histories/v1.0/, the histories of a release in production) are kept and replayed too.
+
 A file is one run's history as `WorkflowHistory.to_json_dict()` gives it (the `events` of the
 Temporal CLI's and UI's JSON download too) plus its `workflowId`, which the replay needs:
 workflows derive ids from it (review pages, reply addresses).
@@ -21,7 +24,8 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 def history_files() -> list[Path]:
-    return sorted(HISTORIES.glob("*.json"))
+    """Every committed history: the current recording and any kept from earlier releases."""
+    return sorted(HISTORIES.rglob("*.json"))
 
 
 def history_json(history: WorkflowHistory) -> str:

@@ -4,8 +4,9 @@
 Each scenario runs the real workflows and activities against the in-process Graph emulator on
 a time-skipping server of its own (time moves only when a scenario sleeps), as the workflow
 tests do and with their setups; then every run of the workflows it names is written to
-tests/replay/histories/<name>[.run<n>].json. Files of scenarios no longer here are removed,
-and the new files are replayed once before the script says it is done.
+tests/replay/histories/<name>[.run<n>].json. The files there before are removed (folders
+below it, histories kept from a release, are not), and the new files are replayed once before
+the script says it is done.
 
 Re-record after an intended change to a workflow's commands, while no run of the old code has
 to go on (before a release); see the README on `workflow.patched` for changes to workflows

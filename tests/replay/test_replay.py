@@ -14,7 +14,13 @@ import pytest
 from temporalio import workflow
 from temporalio.workflow import NondeterminismError
 
-from tests.replay.history_files import history_files, load_history, replayer, workflow_type
+from tests.replay.history_files import (
+    HISTORIES,
+    history_files,
+    load_history,
+    replayer,
+    workflow_type,
+)
 from worker import WORKFLOWS
 from workflows.access_request import AccessRequestWorkflow
 
@@ -25,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
 FILES = history_files()
 
 
-@pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(HISTORIES)) for p in FILES])
 async def test_the_workflows_replay_their_recorded_history(path):
     history = load_history(path)
     await replayer().replay_workflow(history)
