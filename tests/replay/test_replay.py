@@ -14,6 +14,8 @@ import pytest
 from temporalio import workflow
 from temporalio.workflow import NondeterminismError
 
+from entitlements.requests import AccessRequestInput
+from entitlements.status import RequestStatus
 from tests.replay.history_files import (
     HISTORIES,
     history_files,
@@ -23,10 +25,6 @@ from tests.replay.history_files import (
 )
 from worker import WORKFLOWS
 from workflows.access_request import AccessRequestWorkflow
-
-with workflow.unsafe.imports_passed_through():
-    from entitlements.requests import AccessRequestInput
-    from entitlements.status import RequestStatus
 
 FILES = history_files()
 
