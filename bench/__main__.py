@@ -1,28 +1,64 @@
-"""`make bench`: every benchmark in one run, one table (paste it into the README)."""
+"""`make bench`: every benchmark in one run, one table (paste it into the README).
+
+`python -m bench --quick` runs each with small numbers, to check the scripts, not to quote.
+A benchmark that fails is a row saying so; the others still run.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+import time
+import traceback
 
-from activities.log import configure_logging
-from bench import delivery_latency, revocation
+from bench import assignment_events, bulk_invitations, graph_calls, latency_figures, throughput
+from bench.figures import Figure, quiet_logs, table
+
+FULL = {"requests": 200, "active": 10_000, "guests": 1_000}
+QUICK = {"requests": 10, "active": 100, "guests": 50}
 
 
-async def main(requests: int, active: int) -> None:
-    rows = await delivery_latency.run(requests)
-    rows += await revocation.run(lag_count=requests, active=active)
-    width = max(len(r[0]) for r in rows)
-    print(f"| {'measure'.ljust(width)} | value | against the baseline |")
-    print(f"|{'-' * (width + 2)}|---|---|")
-    for measure, value, ratio in rows:
-        print(f"| {measure.ljust(width)} | {value} | {ratio} |")
+def benchmarks(requests: int, active: int, guests: int) -> list:
+    """(name, coroutine factory), in the order the issue lists the figures."""
+    return [
+        ("delivery latency", lambda: latency_figures.delivery(requests)),
+        ("auto-approved throughput", lambda: throughput.run(requests)),
+        ("revocation", lambda: latency_figures.revocations(requests, active)),
+        ("history events", assignment_events.run),
+        ("Graph calls per delivery", graph_calls.run),
+        ("bulk invitation", lambda: bulk_invitations.run(guests)),
+    ]
+
+
+async def main(requests: int, active: int, guests: int) -> int:
+    figures: list[Figure] = []
+    failed = 0
+    for name, bench in benchmarks(requests, active, guests):
+        started = time.monotonic()
+        print(f"-- {name} ...", flush=True)
+        try:
+            figures += await bench()
+        except Exception as error:  # noqa: BLE001 - one broken bench must not hide the others
+            traceback.print_exc()
+            failed += 1
+            figures.append(
+                Figure(name, float("nan"), "", goal="-", met=False, note=f"failed: {error!r}")
+            )
+        print(f"   {name}: {time.monotonic() - started:.0f} s", flush=True)
+    print()
+    print(table(figures))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    configure_logging("console", "WARNING")  # the figures, not every Graph call
+    quiet_logs()
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--active", type=int, default=10_000, help="assignments asleep at once")
+    parser.add_argument("--quick", action="store_true", help="small numbers: check the scripts")
+    parser.add_argument("--requests", type=int, help=f"requests per phase ({FULL['requests']})")
+    parser.add_argument("--active", type=int, help=f"assignments asleep at once ({FULL['active']})")
+    parser.add_argument("--guests", type=int, help=f"guests invited in bulk ({FULL['guests']})")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.requests, arguments.active))
+    sizes = QUICK if arguments.quick else FULL
+    chosen = {k: getattr(arguments, k) or v for k, v in sizes.items()}
+    sys.exit(asyncio.run(main(**chosen)))

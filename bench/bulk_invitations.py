@@ -91,10 +91,9 @@ async def run(guests: int = 1000) -> list[Figure]:
 if __name__ == "__main__":
     import argparse
 
-    from activities.log import configure_logging
-    from bench.figures import table
+    from bench.figures import quiet_logs, table
 
-    configure_logging("console", "WARNING")
+    quiet_logs()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--guests", type=int, default=1000)
     print(table(asyncio.run(run(parser.parse_args().guests))))

@@ -6,7 +6,16 @@ the goal as people read it and whether it is met (None: nothing to meet, only me
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+from activities.log import configure_logging
+
+
+def quiet_logs() -> None:
+    """The figures, not every Graph call, nor each throttled call Temporal retries."""
+    configure_logging("console", "ERROR")
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)

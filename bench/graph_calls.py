@@ -131,8 +131,7 @@ async def run() -> list[Figure]:
 
 
 if __name__ == "__main__":
-    from activities.log import configure_logging
-    from bench.figures import table
+    from bench.figures import quiet_logs, table
 
-    configure_logging("console", "WARNING")
+    quiet_logs()
     print(table(asyncio.run(run())))
