@@ -17,6 +17,7 @@ from rich.console import Console
 from entitlements.base import parse_moment
 from entitlements.loading import InvalidCatalogError, load_catalog, summary
 from entitlements.refusals import RequestRefused
+from entitlements.status import RequestState
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="Check and apply the catalog file.")
@@ -222,14 +223,16 @@ def status(request_id: str = typer.Argument(...), as_json: bool = JSON_OPTION) -
 def list_requests(
     package: str | None = typer.Option(None, "--package"),
     user: str | None = typer.Option(None, "--user", help="Target user's email."),
-    state: str | None = typer.Option(None, "--state"),
+    # a choice, so a misspelt state is a usage error naming the states, not an empty list
+    state: RequestState | None = typer.Option(None, "--state"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Requests and assignments matching the filters (Temporal visibility)."""
     from starter.views import request_table
 
+    wanted = state.value if state else None
     run(
-        lambda access: access.list_requests(package=package, user=user, state=state),
+        lambda access: access.list_requests(package=package, user=user, state=wanted),
         as_json,
         lambda rows: out.print(request_table(rows, f"{len(rows)} request(s)")),
     )

@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from starter.client import AccessClient
 from tests.conftest import DEV_SERVER, EXAMPLES
+from tests.integration.cli_catalog import cli_tests_catalog
 from workflows import search_attributes
 
 ROOT = Path(__file__).parents[2]
@@ -178,6 +179,7 @@ def integration_catalog(folder: Path) -> Path:
             ],
         }
     )
+    data["catalogs"].append(cli_tests_catalog())  # the CLI tests' own packages
     path = folder / "catalog.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
