@@ -29,10 +29,11 @@ from entitlements.bulk_rows import (
     clipped,
     content_id,
     error_cell,
-    report_csv,
+    report_text,
 )
 from entitlements.csv_table import CsvFileError, read_csv_table
-from entitlements.refusals import Rule
+from entitlements.identifiers import check_person
+from entitlements.refusals import RequestRefused, Rule
 
 
 class AssignmentStatus(StrEnum):
@@ -202,6 +203,10 @@ def parse_assignment_csv(text: str) -> ParsedAssignments:
 
 
 def _row(user: str, end_text: str, line: int) -> tuple[AssignmentRow | None, str | None]:
+    try:
+        user = check_person("the user", user)
+    except RequestRefused as refusal:
+        return None, refusal.message
     end = None
     if end_text:
         try:
@@ -216,7 +221,7 @@ REPORT_COLUMNS = ["line", "user", "status", "requestId", "error"]
 
 def assignment_report_csv(rows: list[AssignmentResult]) -> str:
     """The per-row report: line, user, status, the request id or the error."""
-    return report_csv(
+    return report_text(
         REPORT_COLUMNS,
         (
             [r.line, r.user, r.status.value, r.request_id or "", error_cell(r.rule, r.error)]

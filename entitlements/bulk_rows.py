@@ -35,6 +35,9 @@ def clipped(error: str) -> str:
     return error if len(error) <= MAX_ERROR_CHARS else error[: MAX_ERROR_CHARS - 1] + "…"
 
 
+_NOT_STATUSES = {"total", "done", "page", "pages"}
+
+
 class RowCounts(BaseModel):
     """How many rows of a file there are and how many are done; a subclass has one field per
     row status (the status's value in snake_case), which `add` counts."""
@@ -54,6 +57,14 @@ class RowCounts(BaseModel):
         name = to_snake(status.value)
         setattr(self, name, getattr(self, name) + 1)
 
+    def tally(self) -> str:
+        """Each status's count, as people read it: `5 assigned, 1 already assigned, ...`."""
+        return ", ".join(
+            f"{getattr(self, name):,} {name.replace('_', ' ')}"
+            for name, info in type(self).model_fields.items()
+            if info.annotation is int and name not in _NOT_STATUSES
+        )
+
 
 class PageProgress(BaseModel):
     """Where a paged run is: the page it works on, of how many; finished once the last ends."""
@@ -70,7 +81,7 @@ def error_cell(rule: Rule | None, error: str | None) -> str:
     return error or ""
 
 
-def report_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def report_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)

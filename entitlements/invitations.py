@@ -20,27 +20,29 @@ current settings (`InvitationSettings.refusal_for`), not here.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import BaseModel, Field
 
 from entitlements.base import normalise_email
+from entitlements.bulk_rows import (
+    Compact,
+    PageProgress,
+    RowCounts,
+    clipped,
+    content_id,
+    error_cell,
+    report_text,
+)
+from entitlements.csv_table import CsvFileError, read_csv_table
 from entitlements.refusals import Rule
 
 # The activity the invitation workflows call (activities.invitations registers it).
 INVITE_EXTERNAL_USER = "invite_external_user"
-
-# Longest error text kept per row: a bulk run carries every row's result through
-# continue-as-new, so 5,000 failures must still fit in one payload.
-MAX_ERROR_CHARS = 200
 
 
 class InvitationStatus(StrEnum):
@@ -50,17 +52,7 @@ class InvitationStatus(StrEnum):
     INVALID = "invalid"  # the row itself is wrong (address, missing value, duplicate)
 
 
-class _Compact(BaseModel):
-    """Serialised without its empty (None) fields: thousands of rows cross Temporal."""
-
-    model_config = ConfigDict(frozen=True)
-
-    @model_serializer(mode="wrap")
-    def _without_none(self, handler):
-        return {k: v for k, v in handler(self).items() if v is not None}
-
-
-class Invitation(_Compact):
+class Invitation(Compact):
     """One guest to invite: the single command's arguments, or one CSV row."""
 
     email: str
@@ -75,7 +67,7 @@ class Invitation(_Compact):
         return normalise_email(self.email)
 
 
-class InvitationResult(_Compact):
+class InvitationResult(Compact):
     """What became of one invitation (one row of the report)."""
 
     email: str
@@ -98,10 +90,12 @@ class InvitationResult(_Compact):
 def result_error(
     invitation: Invitation, status: InvitationStatus, error: str, rule: Rule | None = None
 ) -> InvitationResult:
-    if len(error) > MAX_ERROR_CHARS:
-        error = error[: MAX_ERROR_CHARS - 1] + "…"
     return InvitationResult(
-        email=invitation.email, line=invitation.line, status=status, rule=rule, error=error
+        email=invitation.email,
+        line=invitation.line,
+        status=status,
+        rule=rule,
+        error=clipped(error),
     )
 
 
@@ -129,25 +123,11 @@ def invalid_redirect_url(url: str) -> str | None:
 
 
 # ----------------------------------------------------------------------------- bulk runs
-class InvitationCounts(BaseModel):
-    total: int = 0
-    done: int = 0
+class InvitationCounts(RowCounts):
     invited: int = 0
     existing: int = 0
     failed: int = 0
     invalid: int = 0
-
-    @classmethod
-    def of(cls, total: int, results: Iterable[InvitationResult]) -> InvitationCounts:
-        counts = cls(total=total)
-        for result in results:
-            counts.add(result)
-        return counts
-
-    def add(self, result: InvitationResult) -> None:
-        self.done += 1
-        name = result.status.value
-        setattr(self, name, getattr(self, name) + 1)
 
 
 class BulkInvitationInput(BaseModel):
@@ -165,10 +145,8 @@ class BulkInvitationInput(BaseModel):
     concurrency: int = Field(default=10, ge=1, le=50)
 
 
-class BulkInvitationProgress(InvitationCounts):
-    page: int = 0
-    pages: int = 0
-    finished: bool = False
+class BulkInvitationProgress(InvitationCounts, PageProgress):
+    pass
 
 
 class BulkInvitationResult(InvitationCounts):
@@ -177,21 +155,16 @@ class BulkInvitationResult(InvitationCounts):
 
 def bulk_workflow_id(inp: BulkInvitationInput) -> str:
     """Same file content, same id: running a file again while it runs joins that run."""
-    digest = hashlib.sha256()
-    for row in inp.rows:
-        digest.update(row.model_dump_json().encode())
-    for row in inp.rejected:
-        digest.update(row.model_dump_json().encode())
-    return f"invitations:{digest.hexdigest()[:20]}"
+    return content_id("invitations", [*inp.rows, *inp.rejected])
 
 
 # ------------------------------------------------------------------------------------- CSV
 class InvitationCsvError(ValueError):
-    """The file as a whole cannot be read (no email column, no header, not text)."""
+    """The file as a whole cannot be read (no email column, no header, a column twice)."""
 
 
 # Header names, lowercased with any [PropertyName] and a trailing "Required" removed, and the
-# bracketed property names of Entra's template.
+# bracketed property names of Entra's template (entitlements.csv_table reads them).
 _COLUMNS = {
     "email": ("userprincipalname", "email address to invite", "inviteeemail"),
     "display_name": ("displayname", "display name"),
@@ -201,20 +174,6 @@ _COLUMNS = {
 }
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
-_BRACKETS = re.compile(r"\[([^\]]*)\]")
-_VERSION = re.compile(r"^\s*version\s*:", re.IGNORECASE)
-
-
-def _field_of(heading: str) -> str | None:
-    text = heading.strip().lstrip("\ufeff")
-    names = {m.strip().lower() for m in _BRACKETS.findall(text)}
-    item = _BRACKETS.sub(" ", text).strip().lower()
-    item = re.sub(r"\s+required$", "", item).strip()
-    names.add(re.sub(r"\s+", " ", item))
-    for name, spellings in _COLUMNS.items():
-        if names & set(spellings):
-            return name
-    return None
 
 
 @dataclass
@@ -235,68 +194,45 @@ class ParsedInvitations:
 
 def parse_invitation_csv(text: str) -> ParsedInvitations:
     """Every row of an invitation CSV: valid rows to invite, invalid rows with their reason."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    header: list[str] | None = None
-    line = 0  # the line the next record starts on
-    parsed = ParsedInvitations()
+    try:
+        table = read_csv_table(text, _COLUMNS)
+    except CsvFileError as error:
+        raise InvitationCsvError(str(error)) from None
+    if "email" not in table.fields:
+        raise InvitationCsvError(
+            f"line {table.line}: no email column: expected UserPrincipalName or 'Email "
+            f"address to invite', found {table.found()}"
+        )
+    parsed = ParsedInvitations(ignored_columns=table.ignored_columns)
     first_line_of: dict[str, int] = {}
-    for cells in reader:
-        start, line = line + 1, reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if header is None:
-            if _VERSION.match(cells[0]):
-                continue  # Entra's "version:v1.0" line
-            header = cells
-            fields = [_field_of(h) for h in header]
-            if "email" not in fields:
-                raise InvitationCsvError(
-                    f"line {start}: no email column: expected UserPrincipalName or 'Email "
-                    f"address to invite', found {', '.join(h.strip() for h in header)}"
-                )
-            repeated = {f for f in fields if f and fields.count(f) > 1}
-            if repeated:
-                raise InvitationCsvError(
-                    f"line {start}: more than one column for {', '.join(sorted(repeated))}"
-                )
-            parsed.ignored_columns = [
-                h.strip() for h, f in zip(header, fields, strict=True) if f is None
-            ]
-            continue
-        row, problem = _row(header, fields, cells, start)
+    for record in table.rows:
+        row, problem = None, record.problem
         if problem is None:
-            assert row is not None
-            first = first_line_of.setdefault(row.key, start)
-            if first != start:
+            row, problem = _row(table.heading("email"), record.values, record.line)
+        if row is not None:
+            first = first_line_of.setdefault(row.key, record.line)
+            if first != record.line:
                 problem = f"duplicate of line {first}"
         if problem is not None:
-            at = fields.index("email")
-            email = cells[at].strip() if len(cells) > at else ""
             parsed.rejected.append(
                 InvitationResult(
-                    email=email, line=start, status=InvitationStatus.INVALID, error=problem
+                    email=record.values.get("email", ""),
+                    line=record.line,
+                    status=InvitationStatus.INVALID,
+                    error=problem,
                 )
             )
         else:
+            assert row is not None
             parsed.rows.append(row)
-    if header is None:
-        raise InvitationCsvError("no header line: the file is empty")
     return parsed
 
 
 def _row(
-    header: list[str], fields: list[str | None], cells: list[str], line: int
+    email_heading: str, values: dict[str, str], line: int
 ) -> tuple[Invitation | None, str | None]:
-    if len(cells) < len(header):
-        missing = ", ".join(h.strip() for h in header[len(cells) :])
-        return None, f"missing column(s) {missing}: {len(cells)} of {len(header)} values"
-    if len(cells) > len(header):
-        return None, (
-            f"{len(cells)} values for {len(header)} columns (a comma in an unquoted value?)"
-        )
-    values = {f: cells[i].strip() for i, f in enumerate(fields) if f is not None}
     if not values["email"]:
-        return None, f"missing email address ({header[fields.index('email')].strip()})"
+        return None, f"missing email address ({email_heading})"
     try:
         email = valid_address(values["email"])
     except InvalidAddress as error:
@@ -322,10 +258,10 @@ REPORT_COLUMNS = ["line", "email", "status", "objectId", "error"]
 
 def report_csv(rows: Iterable[InvitationResult]) -> str:
     """The per-row report: line, email, status, the object id or the error."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(REPORT_COLUMNS)
-    for row in sorted(rows, key=lambda r: r.line):
-        error = f"[{row.rule.value}] {row.error}" if row.rule and row.error else row.error
-        writer.writerow([row.line, row.email, row.status.value, row.object_id or "", error or ""])
-    return out.getvalue()
+    return report_text(
+        REPORT_COLUMNS,
+        (
+            [r.line, r.email, r.status.value, r.object_id or "", error_cell(r.rule, r.error)]
+            for r in sorted(rows, key=lambda r: r.line)
+        ),
+    )

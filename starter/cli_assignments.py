@@ -24,24 +24,13 @@ import typer
 
 from entitlements.bulk_assignment import (
     AssignmentCsvError,
-    BulkAssignmentProgress,
     BulkAssignmentResult,
-    ParsedAssignments,
     assignment_report_csv,
     parse_assignment_csv,
 )
 from starter.assignments import AssignmentClient
-from starter.bulk_runs import TooLarge
-from starter.cli import JSON_OPTION, app, err, out, parse_time, run
-from starter.cli_bulk import (
-    follow,
-    note_ignored,
-    read_text,
-    report_path,
-    run_file,
-    show_bad_rows,
-    write_report,
-)
+from starter.cli import JSON_OPTION, app, out, parse_time, run
+from starter.cli_bulk import note_ignored, parse_file, report_path, run_file, write_report
 
 
 @app.command()
@@ -88,59 +77,20 @@ def assign(
     _assign_file(csv_file, report, package, admin, ends, policy, as_json)
 
 
-def _read(csv_file: Path) -> ParsedAssignments:
-    try:
-        return parse_assignment_csv(read_text(csv_file))
-    except AssignmentCsvError as error:
-        raise typer.BadParameter(f"{csv_file}: {error}", param_hint="--csv") from None
-
-
 def _assign_file(csv_file, report, package, admin, end, policy, as_json) -> None:
-    parsed = _read(csv_file)
+    parsed = parse_file(csv_file, parse_assignment_csv, AssignmentCsvError)
     note_ignored(parsed.ignored_columns)
     report = report_path(csv_file, report)
 
-    async def action(access) -> dict:
+    async def start(access):
         assignments = AssignmentClient.of(access)
-        try:
-            handle = await assignments.start_bulk(
-                parsed, package, admin=admin, end=end, policy=policy, source=csv_file.name
-            )
-        except TooLarge as error:
-            raise typer.BadParameter(str(error), param_hint="--csv") from None
-        if not as_json:
-            err.print(f"assigning as workflow {handle.id}", markup=False, highlight=False)
-        result = await follow(
-            lambda: assignments.progress(handle.id),
-            assignments.result(handle.id),
-            _progress_text,
-            show_bar=not as_json,
+        handle = await assignments.start_bulk(
+            parsed, package, admin=admin, end=end, policy=policy, source=csv_file.name
         )
-        return {"workflowId": handle.id, "report": str(report), **result.model_dump(mode="json")}
+        return assignments, handle
 
-    outcome = run_file(action, as_json, _show_file, "assignments")
-    result = BulkAssignmentResult.model_validate(outcome)
-    all_ok = not (result.refused or result.invalid or result.failed)
-    write_report(report, assignment_report_csv(result.rows), all_ok)
-
-
-def _progress_text(p: BulkAssignmentProgress) -> str:
-    return (
-        f"page {p.page}/{p.pages}: {p.assigned} assigned, {p.already_assigned} already "
-        f"assigned, {p.refused} refused, {p.invalid} invalid, {p.failed} failed"
-    )
-
-
-def _show_file(outcome: dict) -> None:
-    result = BulkAssignmentResult.model_validate(outcome)
-    out.print(
-        f"{result.total} rows: {result.assigned} assigned, {result.already_assigned} already "
-        f"assigned, {result.refused} refused, {result.invalid} invalid, {result.failed} "
-        f"failed; report: {outcome['report']}",
-        highlight=False,
-    )
-    show_bad_rows(
-        (row.line, row.user, row.status.value, row.error, row.rule)
-        for row in result.rows
-        if not row.ok
-    )
+    result = run_file(
+        start, verb="assigning", what="assignments", result_type=BulkAssignmentResult,
+        who=lambda row: row.user, report=report, as_json=as_json,
+    )  # fmt: skip
+    write_report(report, assignment_report_csv(result.rows), result.rows)

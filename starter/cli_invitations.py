@@ -26,7 +26,6 @@ from pathlib import Path
 import typer
 
 from entitlements.invitations import (
-    BulkInvitationProgress,
     BulkInvitationResult,
     InvitationCsvError,
     InvitationResult,
@@ -36,17 +35,8 @@ from entitlements.invitations import (
     parse_invitation_csv,
     report_csv,
 )
-from starter.bulk_runs import TooLarge
 from starter.cli import JSON_OPTION, app, err, out, run
-from starter.cli_bulk import (
-    follow,
-    note_ignored,
-    read_text,
-    report_path,
-    run_file,
-    show_bad_rows,
-    write_report,
-)
+from starter.cli_bulk import note_ignored, parse_file, report_path, run_file, write_report
 from starter.invitations import InvitationClient, InvitationFailed
 
 
@@ -123,13 +113,6 @@ def _show_one(result: InvitationResult) -> None:
 
 
 # ----------------------------------------------------------------------------------- file
-def _read(csv_file: Path) -> ParsedInvitations:
-    try:
-        return parse_invitation_csv(read_text(csv_file))
-    except InvitationCsvError as error:
-        raise typer.BadParameter(f"{csv_file}: {error}", param_hint="--csv") from None
-
-
 def _with_defaults(parsed: ParsedInvitations, redirect_url, message, send_mail) -> None:
     defaults = {"redirect_url": redirect_url, "message": message, "send_mail": send_mail}
     defaults = {k: v for k, v in defaults.items() if v is not None}
@@ -141,48 +124,17 @@ def _with_defaults(parsed: ParsedInvitations, redirect_url, message, send_mail) 
 
 
 def _invite_file(csv_file, report, redirect_url, message, send_mail, as_json) -> None:
-    parsed = _read(csv_file)
+    parsed = parse_file(csv_file, parse_invitation_csv, InvitationCsvError)
     _with_defaults(parsed, redirect_url, message, send_mail)
     note_ignored(parsed.ignored_columns)
     report = report_path(csv_file, report)
 
-    async def action(access) -> dict:
+    async def start(access):
         invitations = InvitationClient.of(access)
-        try:
-            handle = await invitations.start_bulk(parsed, source=csv_file.name)
-        except TooLarge as error:
-            raise typer.BadParameter(str(error), param_hint="--csv") from None
-        if not as_json:
-            err.print(f"inviting as workflow {handle.id}", markup=False, highlight=False)
-        result = await follow(
-            lambda: invitations.progress(handle.id),
-            invitations.result(handle.id),
-            _progress_text,
-            show_bar=not as_json,
-        )
-        return {"workflowId": handle.id, "report": str(report), **result.model_dump(mode="json")}
+        return invitations, await invitations.start_bulk(parsed, source=csv_file.name)
 
-    outcome = run_file(action, as_json, _show_file, "invitations")
-    result = BulkInvitationResult.model_validate(outcome)
-    write_report(report, report_csv(result.rows), not (result.failed or result.invalid))
-
-
-def _progress_text(p: BulkInvitationProgress) -> str:
-    return (
-        f"page {p.page}/{p.pages}: {p.invited} invited, {p.existing} existing, "
-        f"{p.failed} failed, {p.invalid} invalid"
-    )
-
-
-def _show_file(outcome: dict) -> None:
-    result = BulkInvitationResult.model_validate(outcome)
-    out.print(
-        f"{result.total} rows: {result.invited} invited, {result.existing} existing, "
-        f"{result.failed} failed, {result.invalid} invalid; report: {outcome['report']}",
-        highlight=False,
-    )
-    show_bad_rows(
-        (row.line, row.email, row.status.value, row.error, row.rule)
-        for row in result.rows
-        if not row.ok
-    )
+    result = run_file(
+        start, verb="inviting", what="invitations", result_type=BulkInvitationResult,
+        who=lambda row: row.email, report=report, as_json=as_json,
+    )  # fmt: skip
+    write_report(report, report_csv(result.rows), result.rows)

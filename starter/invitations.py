@@ -12,10 +12,9 @@ the worker, which checks the catalog's current domain lists and calls Graph.
 
 from __future__ import annotations
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
-from activities.temporal_client import task_queue
 from entitlements.invitations import (
     BulkInvitationProgress,
     BulkInvitationResult,
@@ -29,7 +28,7 @@ from entitlements.invitations import (
     valid_address,
 )
 from entitlements.refusals import RequestRefused, Rule
-from starter.bulk_runs import query_progress, start_bulk_workflow
+from starter.bulk_runs import BulkRunClient
 from workflows.bulk_invitation import BulkInvitationWorkflow, InviteGuestWorkflow
 
 
@@ -41,15 +40,8 @@ class InvitationFailed(RuntimeError):
         self.result = result
 
 
-class InvitationClient:
-    def __init__(self, client: Client, queue: str | None = None) -> None:
-        self.client = client
-        self.task_queue = queue or task_queue()
-
-    @classmethod
-    def of(cls, access) -> InvitationClient:
-        """The invitation client on an AccessClient's connection and task queue."""
-        return cls(access.client, access.task_queue)
+class InvitationClient(BulkRunClient[BulkInvitationProgress, BulkInvitationResult]):
+    workflow = BulkInvitationWorkflow
 
     async def invite(
         self,
@@ -105,21 +97,9 @@ class InvitationClient:
         `TooLarge`: split the file."""
         inp = parsed.bulk_input(source, page_size=page_size, concurrency=concurrency)
         name = f" from {source}" if source else ""
-        return await start_bulk_workflow(
-            self.client,
-            BulkInvitationWorkflow.run,
+        return await self._start_run(
             inp,
             rows=parsed.total,
             workflow_id=workflow_id or bulk_workflow_id(inp),
-            task_queue=self.task_queue,
             summary=f"Invite {parsed.total:,} guests{name}",
         )
-
-    async def progress(self, workflow_id: str) -> BulkInvitationProgress:
-        """How far a bulk run is (its latest run, across continue-as-new)."""
-        return await query_progress(self.client, BulkInvitationWorkflow.progress, workflow_id)
-
-    async def result(self, workflow_id: str) -> BulkInvitationResult:
-        """Every row's outcome, once the run has ended."""
-        handle = self.client.get_workflow_handle_for(BulkInvitationWorkflow.run, workflow_id)
-        return await handle.result()

@@ -92,11 +92,7 @@ class BulkAssignmentWorkflow:
         if refusal is not None:
             workflow.set_current_details(f"{what}: refused: {refusal}")
             return
-        workflow.set_current_details(
-            f"{what}, {where}: {c.done:,} rows done: {c.assigned:,} assigned, "
-            f"{c.already_assigned:,} already assigned, {c.refused:,} refused, "
-            f"{c.invalid:,} invalid, {c.failed:,} failed"
-        )
+        workflow.set_current_details(f"{what}, {where}: {c.done:,} rows done: {c.tally()}")
 
 
 async def _assign(row: AssignmentRow, inp: BulkAssignmentInput) -> AssignmentResult:

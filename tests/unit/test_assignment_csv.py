@@ -56,6 +56,7 @@ def test_bad_rows_are_reported_with_their_line_and_the_good_ones_kept():
         "eve@contoso.example,,extra\n"  # 8
         "\n"
         "fay@contoso.example,2027-01-01T00:00:00Z\n"  # 10 good
+        "gus\x07@contoso.example,\n"  # 11 a control character
     )
     parsed = parse_assignment_csv(text)
     assert [(r.line, r.user) for r in parsed.rows] == [
@@ -70,11 +71,12 @@ def test_bad_rows_are_reported_with_their_line_and_the_good_ones_kept():
         6: "duplicate of line 2",
         7: "missing column(s) End: 1 of 2 values",
         8: "3 values for 2 columns (a comma in an unquoted value?)",
+        11: "the user contains the control character U+0007",
     }
     rejected = {r.line: r for r in parsed.rejected}
     assert rejected[6].user == "ANN@contoso.example"  # as written, for the report
     assert {r.status for r in parsed.rejected} == {AssignmentStatus.INVALID}
-    assert parsed.total == 8
+    assert parsed.total == 9
 
 
 @pytest.mark.parametrize(
