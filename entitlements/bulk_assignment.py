@@ -28,10 +28,9 @@ from entitlements.bulk_rows import (
     RowCounts,
     clipped,
     content_id,
-    error_cell,
     report_text,
 )
-from entitlements.csv_table import CsvFileError, read_csv_table
+from entitlements.csv_table import CsvFileError, CsvRow, read_csv_table, split_rows
 from entitlements.identifiers import check_person
 from entitlements.refusals import RequestRefused, Rule
 
@@ -175,31 +174,24 @@ def parse_assignment_csv(text: str) -> ParsedAssignments:
             f"line {table.line}: no user column: expected UserPrincipalName, Email, User or "
             f"ObjectId, found {table.found()}"
         )
-    parsed = ParsedAssignments(ignored_columns=table.ignored_columns)
-    first_line_of: dict[str, int] = {}
-    for record in table.rows:
-        user = next((record.values[c] for c in user_columns if record.values.get(c)), "")
-        problem = record.problem
-        row = None
-        if problem is None and not user:
-            headings = " or ".join(table.heading(c) for c in user_columns)
-            problem = f"missing user ({headings})"
-        if problem is None:
-            row, problem = _row(user, record.values.get("end", ""), record.line)
-        if row is not None:
-            first = first_line_of.setdefault(row.key, row.line)
-            if first != row.line:
-                problem = f"duplicate of line {first}"
-        if problem is None:
-            assert row is not None
-            parsed.rows.append(row)
-        else:
-            parsed.rejected.append(
-                AssignmentResult(
-                    user=user, line=record.line, status=AssignmentStatus.INVALID, error=problem
-                )
-            )
-    return parsed
+    headings = " or ".join(table.heading(c) for c in user_columns)
+
+    def user_of(record: CsvRow) -> str:
+        return next((record.values[c] for c in user_columns if record.values.get(c)), "")
+
+    def row_of(record: CsvRow) -> tuple[AssignmentRow | None, str | None]:
+        if not (user := user_of(record)):
+            return None, f"missing user ({headings})"
+        return _row(user, record.values.get("end", ""), record.line)
+
+    rows, rejected = split_rows(
+        table,
+        row_of,
+        lambda record, problem: AssignmentResult(
+            user=user_of(record), line=record.line, status=AssignmentStatus.INVALID, error=problem
+        ),
+    )
+    return ParsedAssignments(rows, rejected, table.ignored_columns)
 
 
 def _row(user: str, end_text: str, line: int) -> tuple[AssignmentRow | None, str | None]:
@@ -221,10 +213,4 @@ REPORT_COLUMNS = ["line", "user", "status", "requestId", "error"]
 
 def assignment_report_csv(rows: list[AssignmentResult]) -> str:
     """The per-row report: line, user, status, the request id or the error."""
-    return report_text(
-        REPORT_COLUMNS,
-        (
-            [r.line, r.user, r.status.value, r.request_id or "", error_cell(r.rule, r.error)]
-            for r in sorted(rows, key=lambda r: r.line)
-        ),
-    )
+    return report_text(REPORT_COLUMNS, rows, who="user", ref="request_id")

@@ -10,11 +10,10 @@ import hashlib
 import io
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_serializer
 from pydantic.alias_generators import to_snake
-
-from entitlements.refusals import Rule
 
 # Longest error text kept per row: a bulk run carries every row's result through
 # continue-as-new, so 5,000 failures must still fit in one payload.
@@ -74,18 +73,17 @@ class PageProgress(BaseModel):
     finished: bool = False
 
 
-def error_cell(rule: Rule | None, error: str | None) -> str:
-    """A report's error column: the rule that refused the row first, for scripts to branch on."""
-    if rule and error:
-        return f"[{rule.value}] {error}"
-    return error or ""
-
-
-def report_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def report_text(columns: Sequence[str], results: Iterable[Any], who: str, ref: str) -> str:
+    """A bulk run's per-row report, in file order: line, who (the `who` field), status, the
+    `ref` field (what the row became) or the error, the rule that refused it first."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(rows)
+    for r in sorted(results, key=lambda r: r.line):
+        error = f"[{r.rule.value}] {r.error}" if r.rule and r.error else r.error
+        writer.writerow(
+            [r.line, getattr(r, who), r.status.value, getattr(r, ref) or "", error or ""]
+        )
     return out.getvalue()
 
 

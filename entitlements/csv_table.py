@@ -15,7 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
 _VERSION = re.compile(r"^\s*version\s*:", re.IGNORECASE)
@@ -99,3 +101,26 @@ def _count_problem(header: list[str], cells: list[str]) -> str | None:
     if len(cells) > len(header):
         return f"{len(cells)} values for {len(header)} columns (a comma in an unquoted value?)"
     return None
+
+
+def split_rows(
+    table: CsvTable,
+    row_of: Callable[[CsvRow], tuple[Any | None, str | None]],
+    rejected: Callable[[CsvRow, str], Any],
+) -> tuple[list[Any], list[Any]]:
+    """The table's good rows (`row_of`: a row, or the problem with the record) and its bad
+    ones (`rejected`: the result reporting a problem), in file order. A row whose `key` came
+    before is a duplicate of that line."""
+    rows, bad = [], []
+    first_line_of: dict[str, int] = {}
+    for record in table.rows:
+        row, problem = (None, record.problem) if record.problem else row_of(record)
+        if row is not None:
+            first = first_line_of.setdefault(row.key, record.line)
+            if first != record.line:
+                row, problem = None, f"duplicate of line {first}"
+        if row is None:
+            bad.append(rejected(record, problem or "invalid"))
+        else:
+            rows.append(row)
+    return rows, bad

@@ -35,10 +35,9 @@ from entitlements.bulk_rows import (
     RowCounts,
     clipped,
     content_id,
-    error_cell,
     report_text,
 )
-from entitlements.csv_table import CsvFileError, read_csv_table
+from entitlements.csv_table import CsvFileError, read_csv_table, split_rows
 from entitlements.refusals import Rule
 
 # The activity the invitation workflows call (activities.invitations registers it).
@@ -203,29 +202,18 @@ def parse_invitation_csv(text: str) -> ParsedInvitations:
             f"line {table.line}: no email column: expected UserPrincipalName or 'Email "
             f"address to invite', found {table.found()}"
         )
-    parsed = ParsedInvitations(ignored_columns=table.ignored_columns)
-    first_line_of: dict[str, int] = {}
-    for record in table.rows:
-        row, problem = None, record.problem
-        if problem is None:
-            row, problem = _row(table.heading("email"), record.values, record.line)
-        if row is not None:
-            first = first_line_of.setdefault(row.key, record.line)
-            if first != record.line:
-                problem = f"duplicate of line {first}"
-        if problem is not None:
-            parsed.rejected.append(
-                InvitationResult(
-                    email=record.values.get("email", ""),
-                    line=record.line,
-                    status=InvitationStatus.INVALID,
-                    error=problem,
-                )
-            )
-        else:
-            assert row is not None
-            parsed.rows.append(row)
-    return parsed
+    heading = table.heading("email")
+    rows, rejected = split_rows(
+        table,
+        lambda record: _row(heading, record.values, record.line),
+        lambda record, problem: InvitationResult(
+            email=record.values.get("email", ""),
+            line=record.line,
+            status=InvitationStatus.INVALID,
+            error=problem,
+        ),
+    )
+    return ParsedInvitations(rows, rejected, table.ignored_columns)
 
 
 def _row(
@@ -258,10 +246,4 @@ REPORT_COLUMNS = ["line", "email", "status", "objectId", "error"]
 
 def report_csv(rows: Iterable[InvitationResult]) -> str:
     """The per-row report: line, email, status, the object id or the error."""
-    return report_text(
-        REPORT_COLUMNS,
-        (
-            [r.line, r.email, r.status.value, r.object_id or "", error_cell(r.rule, r.error)]
-            for r in sorted(rows, key=lambda r: r.line)
-        ),
-    )
+    return report_text(REPORT_COLUMNS, rows, who="email", ref="object_id")
