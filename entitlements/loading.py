@@ -80,7 +80,7 @@ def parse_catalog(text: str, source: str = "<catalog>") -> CatalogFile:
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            location = tuple(p for p in item["loc"] if not _is_union_tag(p))
+            location = _location_in(data, item["loc"])
             message = item["msg"].removeprefix("Value error, ")
             problems.append(Problem(format_path(location), message, _line_of(root, location)))
         raise InvalidCatalogError(source, problems) from None
@@ -99,6 +99,22 @@ def _line_of_yaml_error(error: yaml.YAMLError, text: str) -> int | None:
         return mark.line + 1
     position = getattr(error, "position", None)  # a character YAML does not accept at all
     return text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+
+
+def _location_in(data: object, location: tuple) -> tuple:
+    """pydantic's location without the names it adds inside unions and validators (such as
+    "function-after[...]"): a part is kept when the file has it there (a key may hold "[" too),
+    or when it is the field the error is about."""
+    kept, node = [], data
+    for index, part in enumerate(location):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif index < len(location) - 1 or _is_union_tag(part) or not isinstance(node, dict):
+            continue
+        kept.append(part)
+    return tuple(kept)
 
 
 def _is_union_tag(part: object) -> bool:
