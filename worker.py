@@ -8,6 +8,8 @@ Configuration from the environment:
                         azure-identity (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, ...)
   LOG_FORMAT            json or console (default: console on a terminal, json elsewhere)
   LOG_LEVEL             default INFO
+  ACCESSCTL_WORKFLOW_SANDBOX   on or off (default off; see `workflow_tuning`)
+  ACCESSCTL_MAX_CACHED_WORKFLOWS   workflows kept in memory between tasks (default 25000)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.access_grants import AccessGrantActivities
 from activities.approvers import ApproverActivities
@@ -44,6 +46,7 @@ from workflows.intake import RequestIntakeWorkflow
 from workflows.user_access import UserAccessWorkflow
 
 DEFAULT_CATALOG = "examples/catalog.yaml"
+DEFAULT_MAX_CACHED_WORKFLOWS = 25_000
 WORKFLOWS = [
     AccessRequestWorkflow,
     UserAccessWorkflow,
@@ -95,6 +98,29 @@ def create_worker(
     )
 
 
+def workflow_tuning(environ=os.environ) -> dict:
+    """How the deployed worker runs workflows: without the sandbox, and with a cache big
+    enough for every sleeping assignment (an assignment is two workflows: its own, its user's).
+
+    The sandbox re-imports each workflow's module for every workflow it loads (about 20 ms of
+    CPU each) and re-enters itself for every task and payload (a fifth of the worker's CPU when
+    many assignments end together). It is a development guard, not a runtime one: every
+    workflow test runs under it (create_worker's default), so code that breaks determinism
+    fails CI, and the committed histories are replayed there too. A workflow evicted from the
+    cache is replayed from its history when it next wakes, which is what made thousands of
+    assignments ending together slow; an idle cached workflow costs a few tens of KiB."""
+    sandbox = environ.get("ACCESSCTL_WORKFLOW_SANDBOX", "off").strip().lower()
+    if sandbox not in ("on", "off"):
+        raise ValueError(f"ACCESSCTL_WORKFLOW_SANDBOX must be on or off, not {sandbox!r}")
+    cached = environ.get("ACCESSCTL_MAX_CACHED_WORKFLOWS", str(DEFAULT_MAX_CACHED_WORKFLOWS))
+    if not cached.strip().isdigit():
+        raise ValueError(f"ACCESSCTL_MAX_CACHED_WORKFLOWS must be a number, not {cached!r}")
+    tuning: dict = {"max_cached_workflows": int(cached)}
+    if sandbox == "off":
+        tuning["workflow_runner"] = UnsandboxedWorkflowRunner()
+    return tuning
+
+
 async def run() -> int:
     path = os.environ.get("ACCESSCTL_CATALOG", DEFAULT_CATALOG)
     try:
@@ -102,9 +128,14 @@ async def run() -> int:
     except InvalidCatalogError as error:
         print(f"accessctl worker: refusing to start: {error}", file=sys.stderr)
         return 1
+    try:
+        tuning = workflow_tuning()
+    except ValueError as error:
+        print(f"accessctl worker: refusing to start: {error}", file=sys.stderr)
+        return 1
     client = await connect_temporal()
     graph = GraphSettings.from_env()
-    worker = create_worker(client, catalog, build_graph_client(graph))
+    worker = create_worker(client, catalog, build_graph_client(graph), **tuning)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -113,6 +144,7 @@ async def run() -> int:
         "worker started",
         task_queue=task_queue(),
         catalog=path,
+        sandbox="workflow_runner" not in tuning,
         graph=graph.base_url or "https://graph.microsoft.com/v1.0",
     )
     async with worker:

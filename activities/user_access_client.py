@@ -1,15 +1,21 @@
-"""Handing a grant or revoke to the user's access workflow (signal-with-start)."""
+"""Handing a grant or revoke to the user's access workflow (signal-with-start), and its
+answer back to the assignment's workflow."""
 
 from __future__ import annotations
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
-from entitlements.access_changes import AccessChange
+from entitlements.access_changes import AccessChange, ChangeResult
 from entitlements.people import Person
 from entitlements.requests import user_workflow_id
-from workflows.activity_calls import ENSURE_USER_WORKFLOW, SUBMIT_ACCESS_CHANGE
+from workflows.activity_calls import (
+    ENSURE_USER_WORKFLOW,
+    REPORT_CHANGE_APPLIED,
+    SUBMIT_ACCESS_CHANGE,
+)
 from workflows.user_access import UserAccessState, UserAccessWorkflow
 
 
@@ -19,7 +25,7 @@ class UserAccessActivities:
         self.task_queue = task_queue
 
     def all(self) -> list:
-        return [self.submit_access_change, self.ensure_user_workflow]
+        return [self.submit_access_change, self.ensure_user_workflow, self.report_change_applied]
 
     @activity.defn(name=ENSURE_USER_WORKFLOW)
     async def ensure_user_workflow(self, user: Person) -> None:
@@ -49,3 +55,13 @@ class UserAccessActivities:
             start_signal_args=[change],
             static_summary=f"Access of {change.user.label()}",
         )
+
+    @activity.defn(name=REPORT_CHANGE_APPLIED)
+    async def report_change_applied(self, workflow_id: str, result: ChangeResult) -> None:
+        """A result sent twice (a retry) is harmless: the requester keeps it by change id."""
+        try:
+            await self.client.get_workflow_handle(workflow_id).signal("change_applied", result)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            activity.logger.info("requester gone", extra={"workflow_id": workflow_id})

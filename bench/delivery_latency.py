@@ -22,7 +22,7 @@ from bench.baseline import BareDeliveryWorkflow
 from bench.stack import APPROVER, EXAMPLES, bench_stack, percentile
 from entitlements.loading import parse_catalog
 from starter.client import AccessClient
-from worker import create_worker
+from worker import create_worker, workflow_tuning
 
 GROUP_A = "6f1b6c2e-0000-4000-8000-000000000001"
 GROUP_B = "6f1b6c2e-0000-4000-8000-000000000005"
@@ -81,7 +81,9 @@ async def measure_ours(env, emulator, requests: int) -> list[float]:
     access = AccessClient(env.client, "bench-ours")
     latencies = []
     graph = build_graph_client(GraphSettings(base_url=emulator.base_url))
-    async with create_worker(env.client, bench_catalog(), graph, queue="bench-ours"):
+    # the worker as deployed (see worker.workflow_tuning)
+    worker = create_worker(env.client, bench_catalog(), graph, "bench-ours", **workflow_tuning())
+    async with worker:
         for i in range(requests):
             user = f"user{i:04d}@contoso.example"
             request_id = await access.request_access("bench-three", user)

@@ -66,7 +66,6 @@ class AccessRequestWorkflow:
         self.extension_asked = False
         self.ending = False  # the end time has come: approvals in flight stop
         self.approval_mail: tuple[Decision, list[Person]] | None = None
-        self.user_workflow_ready = False  # started ahead, so delivery is a plain signal
 
     # ---- the life of the request --------------------------------------------------------
 
@@ -81,10 +80,9 @@ class AccessRequestWorkflow:
                 else []
             )
             if stages and request.target.in_directory:
-                # While approvers think, start the user's workflow: delivery then costs one
-                # signal. A guest still to be invited gets one at delivery instead.
+                # While approvers think, start the user's workflow, so that delivery finds it
+                # loaded. A guest still to be invited gets one at delivery instead.
                 await activity_calls.ensure_user_workflow(request.target)
-                self.user_workflow_ready = True
             if stages and await self._approve(stages, "request") != APPROVED:
                 return self.status()
             start = self.record.start
@@ -387,8 +385,7 @@ class AccessRequestWorkflow:
             managed_guest=self.record.invited,
             reply_to=workflow.info().workflow_id,
         )
-        await activity_calls.send_change(change, self.user_workflow_ready)
-        self.user_workflow_ready = True
+        await activity_calls.submit_change(change)
         await workflow.wait_condition(lambda: change_id in self.change_results)
         result = self.change_results.pop(change_id)
         for outcome in result.outcomes:

@@ -13,9 +13,10 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as CallTimedOut
 
 with workflow.unsafe.imports_passed_through():
-    from entitlements.access_changes import AccessChange, GrantCall
+    from entitlements.access_changes import AccessChange, ChangeResult, GrantCall
     from entitlements.approvers import ResolveApprovers
     from entitlements.notifications import Notification
     from entitlements.people import Person
@@ -28,6 +29,7 @@ REVOKE_RESOURCE_ROLE = "revoke_resource_role"
 INVITE_GUEST = "invite_guest"
 RESOLVE_APPROVERS = "resolve_approvers"
 SUBMIT_ACCESS_CHANGE = "submit_access_change"
+REPORT_CHANGE_APPLIED = "report_change_applied"
 ENSURE_USER_WORKFLOW = "ensure_user_workflow"
 SEND_NOTIFICATION = "send_notification"
 SET_SIGN_IN_BLOCKED = "set_sign_in_blocked"
@@ -49,6 +51,9 @@ MAIL_RETRY = RetryPolicy(
     maximum_attempts=5,
 )
 CALL_TIMEOUT = timedelta(seconds=30)
+# How a failed call surfaces: an activity's failure wrapped in ActivityError, a local activity's
+# as the activity's own error (Graph's, mapped to ApplicationError) or a timeout.
+CALL_FAILURES = (ActivityError, ApplicationError, CallTimedOut)
 
 
 async def call(name: str, argument: Any, result_type: type | None = None, **options: Any) -> Any:
@@ -57,46 +62,41 @@ async def call(name: str, argument: Any, result_type: type | None = None, **opti
     return await workflow.execute_activity(name, argument, result_type=result_type, **options)
 
 
+async def local(name: str, *args: Any, result_type: type | None = None) -> Any:
+    """A directory call as a local activity: it runs inside the workflow task that asked for it,
+    so it costs no activity task through the server and no further workflow task for its
+    answer (delivery latency and revocation lag are the product's promise). Each is one
+    idempotent Graph call, so one that runs again after a worker died is harmless."""
+    return await workflow.execute_local_activity(
+        name,
+        args=args,
+        result_type=result_type,
+        start_to_close_timeout=CALL_TIMEOUT,
+        retry_policy=DIRECTORY_RETRY,
+    )
+
+
 async def grant(call_input: GrantCall) -> None:
-    await call(GRANT_RESOURCE_ROLE, call_input)
+    await local(GRANT_RESOURCE_ROLE, call_input)
 
 
 async def revoke(call_input: GrantCall) -> None:
-    await call(REVOKE_RESOURCE_ROLE, call_input)
+    await local(REVOKE_RESOURCE_ROLE, call_input)
 
 
 async def ensure_user_workflow(user: Person) -> None:
-    await workflow.execute_local_activity(
-        ENSURE_USER_WORKFLOW,
-        user,
-        start_to_close_timeout=timedelta(seconds=10),
-        retry_policy=DIRECTORY_RETRY,
-    )
-
-
-async def send_change(change: AccessChange, user_workflow_ready: bool) -> None:
-    """To a user workflow known to run: a signal straight from this workflow (no activity).
-    Otherwise, or when that signal finds no workflow (it ended), signal-with-start it."""
-    if user_workflow_ready:
-        assert change.user.id is not None
-        handle = workflow.get_external_workflow_handle(f"user:{change.user.id}")
-        try:
-            await handle.signal("change", change)
-            return
-        except ApplicationError:  # the server's "workflow not found"
-            workflow.logger.info("user workflow gone; starting it again")
-    await submit_change(change)
+    """Start the user's workflow while approvers decide, so delivery finds it loaded."""
+    await local(ENSURE_USER_WORKFLOW, user)
 
 
 async def submit_change(change: AccessChange) -> None:
-    """A local activity: one signal-with-start from this worker, without the round trip of an
-    activity task through the server, since delivery latency is the product's promise."""
-    await workflow.execute_local_activity(
-        SUBMIT_ACCESS_CHANGE,
-        change,
-        start_to_close_timeout=timedelta(seconds=10),
-        retry_policy=DIRECTORY_RETRY,
-    )
+    """Hand a grant or revoke to the user's workflow (signal-with-start, from this worker)."""
+    await local(SUBMIT_ACCESS_CHANGE, change)
+
+
+async def report_change_applied(workflow_id: str, result: ChangeResult) -> None:
+    """Tell the assignment's workflow how its change went (nothing if it has ended)."""
+    await local(REPORT_CHANGE_APPLIED, workflow_id, result)
 
 
 async def resolve_approvers(

@@ -364,7 +364,7 @@ class UserAccessWorkflow:
             await activity_calls.grant(
                 GrantCall(grant=grant, principal_id=self._user_id(), assignment_id=assignment_id)
             )
-        except ActivityError as error:
+        except activity_calls.CALL_FAILURES as error:
             code, message = failure_details(error)
             return self._outcome(grant, ResourceState.FAILED, code, message, called=True)
         self.state.holders[grant.key] = [*self.state.holders.get(grant.key, []), assignment_id]
@@ -385,7 +385,7 @@ class UserAccessWorkflow:
             await activity_calls.revoke(
                 GrantCall(grant=grant, principal_id=self._user_id(), assignment_id=assignment_id)
             )
-        except ActivityError as error:
+        except activity_calls.CALL_FAILURES as error:
             code, message = failure_details(error)
             return self._outcome(grant, ResourceState.FAILED, code, message, called=True)
         return self._outcome(grant, ResourceState.REVOKED, called=True)
@@ -405,12 +405,7 @@ class UserAccessWorkflow:
         return self.state.user.id
 
     async def _reply(self, workflow_id: str, result: ChangeResult) -> None:
-        try:
-            await workflow.get_external_workflow_handle(workflow_id).signal(
-                "change_applied", result
-            )
-        except Exception:  # noqa: BLE001 - the requester has gone (ended); nothing to tell
-            workflow.logger.info("requester gone", extra={"workflow_id": workflow_id})
+        await activity_calls.report_change_applied(workflow_id, result)
 
     def _remember(self, change_id: str) -> None:
         self.state.recent_change_ids.append(change_id)
