@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, settings
+from temporalio.client import Client
 
 from entitlements.status import RequestState
 from starter.client import AccessClient
@@ -51,6 +52,8 @@ class World:
     pending: str  # alice's finance-reports, waiting for carol
     delivered: str  # erin's sales-team, extendable up to policy_end
     policy_end: datetime
+    client: Client  # the raw Temporal client, for callers that skip AccessClient
+    task_queue: str
 
     def directory_writes(self) -> list[str]:
         return [
@@ -110,4 +113,4 @@ async def bad_input_world(time_env, graph, task_queue) -> AsyncIterator[World]:
         await wait_for(access, delivered, lambda s: s.state == RequestState.DELIVERED)
         await mailed(graph, CAROL)  # the last writes of the setup: approver and delivery mail
         await mailed(graph, ERIN)
-        yield World(access, graph, pending, delivered, policy_end)
+        yield World(access, graph, pending, delivered, policy_end, time_env.client, task_queue)
