@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.request_start import already_open, request_search_attributes, request_summary
 
 from workflows.access_request import AccessRequestWorkflow
+from workflows.activity_calls import CALL_FAILURES
 from workflows.intake import DirectAssignmentCheck, check_direct_assignment, evaluate_ask
 from workflows.paged_rows import PagedRows
 
@@ -107,8 +108,8 @@ async def _assign(row: AssignmentRow, inp: BulkAssignmentInput) -> AssignmentRes
     )
     try:
         outcome = await evaluate_ask(ask, ROW_DEADLINE)
-    except ActivityError as error:
-        cause = error.cause if error.cause is not None else error
+    except CALL_FAILURES as error:
+        cause = error.cause if isinstance(error, ActivityError) and error.cause else error
         return row_error(row, AssignmentStatus.FAILED, str(cause))
     if outcome.request is None:
         rule = _rule(outcome.refusal_rule)

@@ -15,7 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from entitlements.refusals import REFUSAL_ERROR_TYPE
     from entitlements.requests import AccessAsk, AccessRequestInput
-    from workflows.activity_calls import DIRECTORY_RETRY
+    from workflows.activity_calls import CALL_FAILURES, DIRECTORY_RETRY
 
 EVALUATE_ACCESS_ASK = "evaluate_access_ask"
 CHECK_DIRECT_ASSIGNMENT = "check_direct_assignment"
@@ -38,7 +38,7 @@ class DirectAssignmentCheck(BaseModel):
 
 async def evaluate_ask(ask: AccessAsk, deadline: timedelta = INTAKE_DEADLINE) -> IntakeOutcome:
     """The request snapshot or the refusal; a directory that cannot answer by `deadline`
-    raises ActivityError."""
+    raises one of CALL_FAILURES."""
     answer = await _checked(EVALUATE_ACCESS_ASK, ask, AccessRequestInput, deadline)
     return answer if isinstance(answer, IntakeOutcome) else IntakeOutcome(request=answer)
 
@@ -50,9 +50,10 @@ async def check_direct_assignment(check: DirectAssignmentCheck) -> IntakeOutcome
 
 
 async def _checked(name: str, argument: BaseModel, result_type: type, deadline: timedelta):
-    """The activity's answer, or the refusal it raised as an IntakeOutcome."""
+    """The activity's answer, or the refusal it raised as an IntakeOutcome. A local activity:
+    someone waits for this answer, and it needs no activity task through the server."""
     try:
-        return await workflow.execute_activity(
+        return await workflow.execute_local_activity(
             name,
             argument,
             result_type=result_type,
@@ -60,8 +61,8 @@ async def _checked(name: str, argument: BaseModel, result_type: type, deadline: 
             schedule_to_close_timeout=deadline,
             retry_policy=DIRECTORY_RETRY,
         )
-    except ActivityError as error:
-        cause = error.cause
+    except CALL_FAILURES as error:
+        cause = error.cause if isinstance(error, ActivityError) else error
         if isinstance(cause, ApplicationError) and cause.type == REFUSAL_ERROR_TYPE:
             rule = cause.details[0] if cause.details else None
             return IntakeOutcome(refusal_rule=rule, refusal=cause.message)
