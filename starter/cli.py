@@ -23,9 +23,10 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 catalog_app = typer.Typer(no_args_is_help=True, help="Check and apply the catalog file.")
 app.add_typer(catalog_app, name="catalog")
 
-# Piped output is read by scripts and people alike: wide enough that rows never wrap.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, soft_wrap=True)
+# Piped output is read by scripts and people alike: wide enough that rows never wrap. Ids and
+# messages are printed as they are: `access:key:ann@x` must not become an emoji.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 DEFAULT_CATALOG = "examples/catalog.yaml"
 
