@@ -17,6 +17,8 @@ from bench.figures import Figure, quiet_logs, table
 
 FULL = {"requests": 200, "active": 10_000, "guests": 1_000}
 QUICK = {"requests": 10, "active": 100, "guests": 50}
+# A bench that stalls (a workflow stuck, say) becomes a failed row instead of hanging the run.
+LIMIT_SECONDS = {"full": 2 * 3600, "quick": 600}
 
 
 def benchmarks(requests: int, active: int, guests: int) -> list:
@@ -31,14 +33,18 @@ def benchmarks(requests: int, active: int, guests: int) -> list:
     ]
 
 
-async def main(requests: int, active: int, guests: int) -> int:
+async def main(requests: int, active: int, guests: int, limit: float) -> int:
     figures: list[Figure] = []
     failed = 0
     for name, bench in benchmarks(requests, active, guests):
         started = time.monotonic()
         print(f"-- {name} ...", flush=True)
         try:
-            figures += await bench()
+            figures += await asyncio.wait_for(bench(), limit)
+        except TimeoutError:
+            failed += 1
+            note = f"stalled: no figures after {limit:.0f} s"
+            figures.append(Figure(name, float("nan"), "", goal="-", met=False, note=note))
         except Exception as error:  # noqa: BLE001 - one broken bench must not hide the others
             traceback.print_exc()
             failed += 1
@@ -61,4 +67,5 @@ if __name__ == "__main__":
     arguments = parser.parse_args()
     sizes = QUICK if arguments.quick else FULL
     chosen = {k: getattr(arguments, k) or v for k, v in sizes.items()}
-    sys.exit(asyncio.run(main(**chosen)))
+    limit = LIMIT_SECONDS["quick" if arguments.quick else "full"]
+    sys.exit(asyncio.run(main(**chosen, limit=limit)))

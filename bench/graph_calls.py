@@ -58,21 +58,25 @@ async def quiet_log(emulator, settle: float = 1.0) -> list[dict]:
     return calls
 
 
+async def until(access: AccessClient, request_id: str, condition):
+    for _ in range(3000):
+        status = await access.status(request_id)
+        if condition(status):
+            return status
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"{request_id} stalled: {status.state}")
+
+
 async def one_delivery(access: AccessClient, emulator, target: str, policy: str) -> tuple:
     """(calls before the approval, calls of the delivery) for one request."""
     await emulator.clear_log()
     request_id = await access.request_access(PACKAGE, target, policy=policy)
-    while (await access.status(request_id)).stage is None:
-        await asyncio.sleep(0.02)
+    await until(access, request_id, lambda s: s.stage is not None)
     before = await quiet_log(emulator, settle=0.5)
     await emulator.clear_log()
     await access.approve(request_id, APPROVER)
-    while (status := await access.status(request_id)).state not in (
-        "delivered",
-        "partiallyDelivered",
-        "deliveryFailed",
-    ):
-        await asyncio.sleep(0.02)
+    ended = ("delivered", "partiallyDelivered", "deliveryFailed")
+    status = await until(access, request_id, lambda s: s.state in ended)
     if status.state != "delivered":
         raise RuntimeError(f"{target}: the bench delivery ended {status.state}")
     return before, await quiet_log(emulator)
