@@ -62,7 +62,7 @@ def table(figures: list[Figure]) -> str:
                 metric,
                 amount(figure.ours, figure.unit),
                 "-" if figure.baseline is None else amount(figure.baseline, figure.unit),
-                "-" if ratio is None else f"{ratio:.2f}x",
+                "-" if ratio is None else f"{ratio:.3g}x",  # 0.697x, not a 0.70x that misses 0.7
                 figure.goal,
                 {True: "yes", False: "**no**", None: "-"}[figure.met],
             )
