@@ -235,8 +235,11 @@ class DirectoryActivities:
     # ------------------------------------------------------------------- activities
     @activity.defn(name=DirectoryActivityNames.INVITE_GUEST)
     async def invite_guest(self, inp: InviteGuestInput) -> InvitedGuest:
-        """POST /invitations. An address that already has a user gives that user back
-        (Graph does so itself); the user is then read for its UPN, type and state."""
+        """POST /invitations, one Graph call. An address that already has a user gives that
+        user back (Graph does so itself). The answer names the user's id and type but not
+        their user principal name, which stays unknown: nothing here needs it, and reading
+        the user back would cost a second call per guest (and, throttled, fail an invitation
+        that went through)."""
 
         async def work() -> tuple[InvitedGuest, str]:
             body = Invitation(
@@ -253,20 +256,11 @@ class DirectoryActivities:
             result = await self.client.invitations.post(body)
             if result is None or result.invited_user is None or not result.invited_user.id:
                 raise ApplicationError("POST /invitations answered without invitedUser.id")
-            user_id = str(result.invited_user.id)
-            # A brand-new guest may not be readable yet (replication): fall back to the answer.
-            found = await self._get_user(user_id, USER_SELECT)
-            user = _user(found) if found is not None else None
             guest = InvitedGuest(
-                id=user_id,
+                id=str(result.invited_user.id),
                 email=inp.email,
-                display_name=(user.display_name if user else None)
-                or result.invited_user_display_name
-                or inp.display_name
-                or "",
-                user_principal_name=user.user_principal_name if user else None,
-                is_guest=user.is_external if user else result.invited_user_type != "Member",
-                account_enabled=bool(user.account_enabled) if user else True,
+                display_name=result.invited_user_display_name or inp.display_name or "",
+                is_guest=result.invited_user_type != "Member",
                 invite_redeem_url=result.invite_redeem_url,
                 status=result.status,
             )
