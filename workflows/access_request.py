@@ -66,6 +66,7 @@ class AccessRequestWorkflow:
         self.extension_asked = False
         self.ending = False  # the end time has come: approvals in flight stop
         self.approval_mail: tuple[Decision, list[Person]] | None = None
+        self.signaled_while_resolving: list[DecisionInput] = []  # judged once approvers are known
 
     # ---- the life of the request --------------------------------------------------------
 
@@ -133,6 +134,7 @@ class AccessRequestWorkflow:
         )
         self.record.stage = stage
         self._show()
+        self._judge_signaled_decisions()
         await self._notify(NotificationKind.APPROVAL_REQUIRED, primary)
         while stage.decision is None and not stop():
             deadline = stage.next_deadline()
@@ -440,6 +442,9 @@ class AccessRequestWorkflow:
 
     @workflow.signal(name="decision")
     def decision_signal(self, decision: DecisionInput) -> None:
+        if self._resolving_approvers():  # as the update does: judged once the stage is known
+            self.signaled_while_resolving.append(decision)
+            return
         reason = self._decision_refusal(decision)
         if reason:
             workflow.logger.warning(
@@ -447,6 +452,11 @@ class AccessRequestWorkflow:
             )
             return
         self._take_decision(decision)
+
+    def _judge_signaled_decisions(self) -> None:
+        waiting, self.signaled_while_resolving = self.signaled_while_resolving, []
+        for decision in waiting:
+            self.decision_signal(decision)  # the first that counts decides; later ones refused
 
     def _resolving_approvers(self) -> bool:
         return (
@@ -533,6 +543,10 @@ class AccessRequestWorkflow:
                 Rule.NOT_PENDING,
                 f"there is no active assignment to remove; it is {record.state}",
             )
+        try:
+            check_text("the reason", removal.reason)
+        except RequestRefused as error:
+            return error.rule, error.message
         if removal.by.startswith(SYSTEM_PREFIX):  # an access review, the guest lifecycle
             return None
         is_admin = removal.by.strip().lower() in self.request.settings.administrators
@@ -643,12 +657,14 @@ class AccessRequestWorkflow:
     def _show(self) -> None:
         record, request = self.record, self.request
         # Every name of every approver who may decide now, so "pending for me" is one query
-        # whether I give my email, my user principal name or my object id.
-        approvers = sorted(
-            {name for p in record.stage.eligible for name in p.identifiers()}
+        # whether I give my email, my user principal name or my object id. The requestor and
+        # the target never decide, even from an approver group.
+        deciders = (
+            [p for p in record.stage.eligible if not self._asks_for_itself(p)]
             if record.stage
             else []
         )
+        approvers = sorted({name for p in deciders for name in p.identifiers()})
         updates = [
             search_attributes.REQUEST_STATE.value_set(record.state.value),
             search_attributes.PENDING_APPROVERS.value_set(approvers),
@@ -662,6 +678,12 @@ class AccessRequestWorkflow:
             updates.append(search_attributes.ACCESS_END_TIME.value_set(record.end))
         workflow.upsert_search_attributes(updates)
         workflow.set_current_details(f"{record.state.value}: waiting for {waiting_for(record)}")
+
+    def _asks_for_itself(self, person: Person) -> bool:
+        return any(
+            self.request.requestor.matches(name) or self.request.target.matches(name)
+            for name in person.identifiers()
+        )
 
     def _audit(self, event: str, actor: str, **detail: str) -> None:
         entry = AuditEvent(

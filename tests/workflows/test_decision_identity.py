@@ -31,6 +31,7 @@ from tests.factories import (
     stage,
 )
 from tests.waiting import wait_for
+from workflows import search_attributes
 
 CAROL_ID = "00000000-0000-4000-8000-0000000ca401"
 ALICE_ID = "00000000-0000-4000-8000-0000000a11ce"
@@ -227,3 +228,39 @@ async def test_a_guest_cannot_extend_remove_or_cancel_anyone_elses_access(
         # her own access she may extend: the check is who, not what kind of user
         extension = await access.extend(graces, f" {GRACE.upper()} ")
         assert extension.state == ExtensionState.APPROVED
+
+
+async def test_a_signaled_decision_that_lands_while_approvers_are_looked_up_is_judged_after(
+    time_env, graph, task_queue, warnings
+):
+    """The Signal waits for the stage's approvers as the Update does: it is neither lost nor
+    judged against an empty stage."""
+    data = catalog(stage(primaryApprovers=APPROVER_GROUP))
+    # The approver group's members answer slowly: both signals land during the look-up.
+    graph.control.add_fault(
+        method="GET", pathRegex=f"/groups/{FINANCE_APPROVERS}/", latencyMs=2000, count=1
+    )
+    async with running_worker(time_env.client, graph, load(data), task_queue) as access:
+        request_id = await access.request_access("finance-reports", ALICE)
+        handle = time_env.client.get_workflow_handle(request_id)
+        assert (await access.status(request_id)).stage is None  # still looking them up
+        for who in (BOB, FRANK):
+            signal = DecisionInput(approver=who, decision="approve", justification="fine")
+            await handle.signal("decision", signal)
+        done = await wait_for(access, request_id, lambda s: s.state == RequestState.DELIVERED)
+        assert [(d.by, d.decision) for d in done.decisions] == [(FRANK, "approve")]
+        assert Deciders(access, time_env.client, request_id, warnings).refusals_logged() == [
+            (BOB, Rule.NOT_AN_APPROVER.value)
+        ]
+
+
+async def test_the_requestor_in_the_approver_group_is_not_listed_as_a_pending_approver(
+    time_env, graph, task_queue
+):
+    data = catalog(stage(primaryApprovers=APPROVER_GROUP))
+    async with running_worker(time_env.client, graph, load(data), task_queue) as access:
+        request_id = await access.request_access("finance-reports", CAROL)
+        await wait_for(access, request_id, waiting_at(1))
+        described = await time_env.client.get_workflow_handle(request_id).describe()
+        pending = described.typed_search_attributes.get(search_attributes.PENDING_APPROVERS)
+        assert FRANK in pending and CAROL not in pending and CAROL_ID not in pending

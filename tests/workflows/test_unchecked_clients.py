@@ -97,11 +97,6 @@ async def test_the_request_refuses_hostile_text_in_a_raw_update(world, text, upd
     assert refusal.message.startswith("the justification ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: AccessRequestWorkflow's removal validator does not check the reason's "
-    "text (workflows/access_request.py is being tuned elsewhere); AccessClient refuses it",
-)
 async def test_the_request_refuses_a_hostile_removal_reason_in_a_raw_update(world):
     await update_refusal(
         world,
