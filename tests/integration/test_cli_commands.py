@@ -69,7 +69,7 @@ async def test_deny_by_an_approver_not_by_the_requestor_nor_anyone_else(stack: S
     assert decision["justification"] == "Not this quarter"
     status = await wait_for(stack.access, request_id, lambda s: s.state == RequestState.DENIED)
     assert status.denial_reason == f"denied by {DANA} at stage 1"
-    assert USER_IDS[BOB] not in group_members(stack)
+    assert not any(r.state == "delivered" for r in status.resources)  # nothing granted
     shown = succeeded(stack.cli("status", request_id))
     assert f"state       denied (denied by {DANA} at stage 1)" in shown
     assert "decision    stage 1 deny by dana@contoso.example" in shown
