@@ -63,8 +63,9 @@ class Emulator:
     def base_url(self) -> str:
         return f"{self.root}/v1.0"
 
-    async def log(self) -> list[dict]:
-        answer = (await self.http.get("/_emulator/log")).json()
+    async def log(self, method: str | None = None) -> list[dict]:
+        params = {"method": method} if method else None
+        answer = (await self.http.get("/_emulator/log", params=params)).json()
         return answer.get("value", answer) if isinstance(answer, dict) else answer
 
     async def clear_log(self) -> None:
