@@ -241,7 +241,7 @@ async def test_a_file_with_twenty_bad_rows(time_env, graph_process, task_queue):
     busy throughout (~30 ms of this process's CPU a row; the time-skipping server ~2 s in all).
     Profiled with py-spy: the activities take 69% of it, msgraph-sdk turning Graph's JSON into
     models 44% (Entity.get_field_deserializers runs some 1,200 function-level imports per call,
-    three calls an invitation: msgraph-sdk-python#584), the sandboxed workflow activations 12%;
+    two calls an invitation: msgraph-sdk-python#584), the sandboxed workflow activations 12%;
     the page size (10 pages of 100, 10 at once) hardly counts. The emulator runs in a process
     of its own: in this one it added 13% (38-40 s). BULK_ROWS=100 runs a tenth of it."""
     graph = graph_process
