@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from entitlements.access_changes import AccessChange, ChangeResult
 from entitlements.people import Person
 from entitlements.requests import user_workflow_id
+from workflows import search_attributes
 from workflows.activity_calls import (
     ENSURE_USER_WORKFLOW,
     REPORT_CHANGE_APPLIED,
@@ -39,6 +40,7 @@ class UserAccessActivities:
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             static_summary=f"Access of {user.label()}",
+            search_attributes=_searchable(user),
         )
 
     @activity.defn(name=SUBMIT_ACCESS_CHANGE)
@@ -54,6 +56,7 @@ class UserAccessActivities:
             start_signal="change",
             start_signal_args=[change],
             static_summary=f"Access of {change.user.label()}",
+            search_attributes=_searchable(change.user),
         )
 
     @activity.defn(name=REPORT_CHANGE_APPLIED)
@@ -65,3 +68,9 @@ class UserAccessActivities:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
             activity.logger.info("requester gone", extra={"workflow_id": workflow_id})
+
+
+def _searchable(user: Person) -> TypedSearchAttributes:
+    """Set at the start, so the workflow need not upsert it (`WorkflowType = 'UserAccessWorkflow'
+    AND TargetUser = '...'` finds it from its first moment)."""
+    return TypedSearchAttributes([SearchAttributePair(search_attributes.TARGET_USER, user.key)])

@@ -10,7 +10,12 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.directory_models import AppRoleInput, FindUserInput, GroupMemberInput
+    from activities.directory_models import (
+        AppRoleInput,
+        FindUserInput,
+        GroupMemberInput,
+        SendMailInput,
+    )
     from workflows.activity_calls import DIRECTORY_RETRY
 
 
@@ -61,7 +66,8 @@ class BareExpiryWorkflow:
 @workflow.defn
 class BareAutoRequestWorkflow:
     """The throughput baseline: what an auto-approved request costs Graph (the target looked
-    up by address, then one write per resource, concurrently), at once on start."""
+    up by address, then one write per resource, concurrently, then the "you have access" mail),
+    at once on start."""
 
     @workflow.run
     async def run(self, email: str, calls: list[AppRoleInput | GroupMemberInput]) -> None:
@@ -72,3 +78,9 @@ class BareAutoRequestWorkflow:
             retry_policy=DIRECTORY_RETRY,
         )
         await asyncio.gather(*(directory_write(c) for c in calls))
+        mail = SendMailInput(
+            sender="access@contoso.example", to=[email], subject="Access delivered", body="."
+        )
+        await workflow.execute_activity(
+            "send_mail", mail, start_to_close_timeout=timedelta(seconds=30)
+        )

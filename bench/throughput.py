@@ -3,7 +3,8 @@
 N requests under a policy with no approval stage are started as fast as the client can (up to
 `CLIENT_CONCURRENCY` at once); the figure is N over the time from the first start to the last
 role written (the emulator's log). The baseline starts N bare workflows that make the same
-Graph calls (the target looked up by address, then one write per resource) on the same stack.
+Graph calls (the target looked up by address, one write per resource, the "you have access"
+mail) on the same stack.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bench.catalog import AUTO, PACKAGE, SALES, bench_catalog
 from bench.figures import Figure
 from bench.stack import bench_stack
 from starter.client import AccessClient
-from worker import create_worker
+from worker import create_worker, workflow_tuning
 
 QUEUE = "bench-throughput"
 BARE_QUEUE = "bench-throughput-bare"
@@ -78,7 +79,8 @@ async def started_at_once(count: int, start) -> float:
 async def measure_ours(env, emulator, count: int) -> float:
     access = AccessClient(env.client, QUEUE)
     graph = build_graph_client(GraphSettings(base_url=emulator.base_url))
-    async with create_worker(env.client, bench_catalog(), graph, queue=QUEUE):
+    # the worker as deployed (see worker.workflow_tuning)
+    async with create_worker(env.client, bench_catalog(), graph, QUEUE, **workflow_tuning()):
         first = await started_at_once(
             count, lambda i: access.request_access(PACKAGE, email(i), policy=AUTO)
         )

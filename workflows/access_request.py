@@ -676,7 +676,7 @@ class AccessRequestWorkflow:
         ]
         if record.end is not None and record.start is not None:
             updates.append(search_attributes.ACCESS_END_TIME.value_set(record.end))
-        workflow.upsert_search_attributes(updates)
+        search_attributes.upsert_changed(updates)
         workflow.set_current_details(f"{record.state.value}: waiting for {waiting_for(record)}")
 
     def _asks_for_itself(self, person: Person) -> bool:

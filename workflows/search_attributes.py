@@ -6,7 +6,8 @@ workflows all read this list, so an attribute cannot be used somewhere it was no
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 ACCESS_PACKAGE = SearchAttributeKey.for_keyword("AccessPackage")
 ACCESS_CATALOG = SearchAttributeKey.for_keyword("AccessCatalog")
@@ -28,6 +29,17 @@ ALL = [
     PENDING_APPROVERS,
     ACCESS_END_TIME,
 ]
+
+
+def upsert_changed(updates: list[SearchAttributeUpdate]) -> None:
+    """In a workflow: upsert only the attributes whose value differs from the current one
+    (those the workflow was started with, or last upserted). Each upsert is a history event
+    and a visibility write on the server."""
+    current = workflow.info().typed_search_attributes
+    changed = [u for u in updates if (current.get(u.key) or None) != (u.value or None)]
+    if changed:
+        workflow.upsert_search_attributes(changed)
+
 
 # The names the Temporal CLI uses in `--search-attribute Name=Type` and in
 # `temporal operator search-attribute create --type`.

@@ -109,7 +109,6 @@ class UserAccessWorkflow:
     @workflow.init
     def __init__(self, state: UserAccessState) -> None:
         self.state = state
-        self._shown_target: str | None = None
 
     @workflow.run
     async def run(self, state: UserAccessState) -> None:
@@ -424,9 +423,7 @@ class UserAccessWorkflow:
         """TargetUser (the user's address) for `WorkflowType = 'UserAccessWorkflow' AND
         TargetUser = '…'`, and a line for the Temporal UI."""
         target = self.state.user.key
-        if target != self._shown_target:
-            workflow.upsert_search_attributes([search_attributes.TARGET_USER.value_set(target)])
-            self._shown_target = target
+        search_attributes.upsert_changed([search_attributes.TARGET_USER.value_set(target)])
         workflow.set_current_details(self._details())
 
     def _details(self) -> str:
