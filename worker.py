@@ -27,7 +27,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.access_grants import AccessGrantActivities
 from activities.approvers import ApproverActivities
 from activities.directory import DirectoryActivities
-from activities.graph_client import GraphSettings, build_graph_client
+from activities.graph_client import GraphSettings, build_graph_client, load_graph_models
 from activities.intake import IntakeActivities
 from activities.invitations import InvitationActivities
 from activities.log import LogContextInterceptor, configure_logging
@@ -133,6 +133,7 @@ async def run() -> int:
     except ValueError as error:
         print(f"accessctl worker: refusing to start: {error}", file=sys.stderr)
         return 1
+    load_graph_models()
     client = await connect_temporal()
     graph = GraphSettings.from_env()
     worker = create_worker(client, catalog, build_graph_client(graph), **tuning)

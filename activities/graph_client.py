@@ -120,3 +120,14 @@ def build_graph_client(
     adapter = GraphRequestAdapter(auth, client=build_http_client(settings.timeout_seconds))
     adapter.base_url = base_url
     return GraphServiceClient(request_adapter=adapter)
+
+
+def load_graph_models() -> None:
+    """Import what msgraph-sdk imports the first time it reads an answer (about a second of
+    CPU): done at worker start, not in the first Graph call, where it stalls every call in
+    flight long enough for them to time out."""
+    from msgraph.generated.models.invitation import Invitation
+    from msgraph.generated.models.user import User
+
+    for model in (User(), Invitation()):
+        model.get_field_deserializers()

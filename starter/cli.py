@@ -201,11 +201,11 @@ def cancel(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Cancel a pending request (requestor only)."""
-    run(
-        lambda access: access.cancel(request_id, by),
-        as_json,
-        lambda _: out.print(f"canceled: {request_id}", highlight=False),
-    )
+    async def act(access) -> dict:
+        await access.cancel(request_id, by)
+        return {"id": request_id, "canceled": True, "by": by}
+
+    run(act, as_json, lambda _: out.print(f"canceled: {request_id}", highlight=False))
 
 
 @app.command()
@@ -262,11 +262,11 @@ def remove(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove an assignment now: its resources are revoked."""
-    run(
-        lambda access: access.remove(request_id, by, reason),
-        as_json,
-        lambda _: out.print(f"removed: {request_id}", highlight=False),
-    )
+    async def act(access) -> dict:
+        await access.remove(request_id, by, reason)
+        return {"id": request_id, "removed": True, "by": by, "reason": reason}
+
+    run(act, as_json, lambda _: out.print(f"removed: {request_id}", highlight=False))
 
 
 @app.command()

@@ -101,7 +101,9 @@ async def test_list_filters_and_remove_by_an_administrator_or_the_target(stack: 
 
     removed = stack.cli("remove", carol, "--as", ADMIN, "--reason", "Left the project")
     assert succeeded(removed).strip() == f"removed: {carol}"
-    succeeded(stack.cli("remove", frank, "--as", FRANK, "--json"))
+    assert parsed(stack.cli("remove", frank, "--as", FRANK, "--json")) == {
+        "id": frank, "removed": True, "by": FRANK, "reason": None,
+    }  # fmt: skip
     for request_id in (carol, frank):
         await wait_for(stack.access, request_id, lambda s: s.state == RequestState.REMOVED)
     assert not {USER_IDS[CAROL], USER_IDS[FRANK]} & group_members(stack)
