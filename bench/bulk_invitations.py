@@ -19,7 +19,7 @@ from bench.figures import Figure
 from bench.stack import bench_stack
 from entitlements.invitations import parse_invitation_csv
 from starter.invitations import InvitationClient
-from worker import create_worker
+from worker import create_worker, workflow_tuning
 
 QUEUE = "bench-invitations"
 LATENCY_MS = 50
@@ -43,7 +43,7 @@ async def run(guests: int = 1000) -> list[Figure]:
         await emulator.clear_log()
         graph = build_graph_client(GraphSettings(base_url=emulator.base_url))
         invitations = InvitationClient(env.client, QUEUE)
-        async with create_worker(env.client, bench_catalog(), graph, queue=QUEUE):
+        async with create_worker(env.client, bench_catalog(), graph, QUEUE, **workflow_tuning()):
             started = time.monotonic()
             handle = await invitations.start_bulk(
                 parse_invitation_csv(guests_csv(guests)), source="bench.csv"

@@ -12,15 +12,14 @@ import asyncio
 import time
 import uuid
 
-import yaml
 from temporalio.worker import Worker
 
 from activities.directory import DirectoryActivities
 from activities.directory_models import AppRoleInput, GroupMemberInput
 from activities.graph_client import GraphSettings, build_graph_client
 from bench.baseline import BareDeliveryWorkflow
-from bench.stack import APPROVER, EXAMPLES, bench_stack, percentile
-from entitlements.loading import parse_catalog
+from bench.catalog import ONE_STAGE, PACKAGE, bench_catalog
+from bench.stack import APPROVER, bench_stack, percentile
 from starter.client import AccessClient
 from worker import create_worker, workflow_tuning
 
@@ -28,41 +27,6 @@ GROUP_A = "6f1b6c2e-0000-4000-8000-000000000001"
 GROUP_B = "6f1b6c2e-0000-4000-8000-000000000005"
 REPORTS = "9a0e1f3d-0000-4000-8000-000000000002"
 VIEWER = "1b2c3d4e-0000-4000-8000-000000000003"
-
-
-def bench_catalog():
-    """The example catalog plus a package of three resources approved by one approver."""
-    data = yaml.safe_load((EXAMPLES / "catalog.yaml").read_text())
-    finance = data["catalogs"][0]
-    finance["resources"].append(
-        {"id": "sales-b", "type": "group", "originId": GROUP_B, "displayName": "Sales"}
-    )
-    finance["accessPackages"].append(
-        {
-            "id": "bench-three",
-            "displayName": "Three resources",
-            "resourceRoleScopes": [
-                {"resource": "finance-read", "role": "Member"},
-                {"resource": "sales-b", "role": "Member"},
-                {"resource": "reports", "role": "Reports.Viewer"},
-            ],
-            "assignmentPolicies": [
-                {
-                    "id": "one-stage",
-                    "displayName": "One approver",
-                    "allowedTargetScope": "allMemberUsers",
-                    "expiration": {"type": "afterDuration", "duration": "P30D"},
-                    "requestApprovalSettings": {
-                        "isApprovalRequiredForAdd": True,
-                        "stages": [
-                            {"primaryApprovers": [{"type": "singleUser", "user": APPROVER}]}
-                        ],
-                    },
-                }
-            ],
-        }
-    )
-    return parse_catalog(yaml.safe_dump(data))
 
 
 async def writes_done(emulator, count: int) -> float:
@@ -95,7 +59,7 @@ async def measure_ours(env, emulator, requests: int) -> list[float]:
     async with worker:
         for i in range(requests):
             user = f"user{i:04d}@contoso.example"
-            request_id = await access.request_access("bench-three", user)
+            request_id = await access.request_access(PACKAGE, user, policy=ONE_STAGE)
             while (await access.status(request_id)).stage is None:
                 await asyncio.sleep(0.01)
             # An approver decides after the mail that asks them to (the baseline sends none),

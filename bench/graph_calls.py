@@ -19,7 +19,7 @@ from bench.catalog import GUESTS, ONE_STAGE, PACKAGE, bench_catalog
 from bench.figures import Figure
 from bench.stack import APPROVER, bench_stack
 from starter.client import AccessClient
-from worker import create_worker
+from worker import create_worker, workflow_tuning
 
 QUEUE = "bench-calls"
 RESOURCES = 3
@@ -121,7 +121,7 @@ async def run() -> list[Figure]:
     async with bench_stack(users=1) as (env, emulator):
         graph = build_graph_client(GraphSettings(base_url=emulator.base_url))
         access = AccessClient(env.client, QUEUE)
-        async with create_worker(env.client, bench_catalog(), graph, queue=QUEUE):
+        async with create_worker(env.client, bench_catalog(), graph, QUEUE, **workflow_tuning()):
             member = await one_delivery(access, emulator, "user0000@contoso.example", ONE_STAGE)
             guest = await one_delivery(access, emulator, NEW_GUEST, GUESTS)
     print("Graph calls (emulator log), by method and path:")
