@@ -2,14 +2,15 @@
 
 Configuration from the environment:
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*  Temporal connection
-  TEMPORAL_TASK_QUEUE   task queue (default accessctl)
+  TEMPORAL_TASK_QUEUE   task queue (default accessctl; users' workflows run on `<queue>-users`)
   ACCESSCTL_CATALOG     the catalog file (default examples/catalog.yaml)
   GRAPH_BASE_URL        set: a Graph emulator at this URL; unset: Microsoft Graph with
                         azure-identity (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, ...)
   LOG_FORMAT            json or console (default: console on a terminal, json elsewhere)
   LOG_LEVEL             default INFO
   ACCESSCTL_WORKFLOW_SANDBOX   on or off (default off; see `workflow_tuning`)
-  ACCESSCTL_MAX_CACHED_WORKFLOWS   workflows kept in memory between tasks (default 25000)
+  ACCESSCTL_MAX_CACHED_WORKFLOWS   workflows each queue keeps in memory between tasks
+                                   (default 12500)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import os
 import signal
 import sys
+from contextlib import AsyncExitStack
 from datetime import timedelta
 
 import structlog
@@ -34,7 +36,7 @@ from activities.log import LogContextInterceptor, configure_logging
 from activities.notifications import NotificationActivities
 from activities.reviews import ReviewActivities, ReviewTargetSource
 from activities.settings import SettingsActivities
-from activities.temporal_client import connect_temporal, task_queue
+from activities.temporal_client import connect_temporal, task_queue, user_task_queue
 from activities.user_access_client import UserAccessActivities
 from entitlements.catalog import CatalogFile
 from entitlements.loading import InvalidCatalogError, load_catalog
@@ -46,7 +48,7 @@ from workflows.intake import RequestIntakeWorkflow
 from workflows.user_access import UserAccessWorkflow
 
 DEFAULT_CATALOG = "examples/catalog.yaml"
-DEFAULT_MAX_CACHED_WORKFLOWS = 25_000
+DEFAULT_MAX_CACHED_WORKFLOWS = 12_500  # per queue: an assignment is one workflow on each
 WORKFLOWS = [
     AccessRequestWorkflow,
     UserAccessWorkflow,
@@ -60,6 +62,26 @@ WORKFLOWS = [
 log = structlog.get_logger("accessctl.worker")
 
 
+class AccessWorkers:
+    """The two workers of one process: requests, reviews and bulk runs on the task queue, users'
+    access workflows on theirs (see `user_task_queue`). Started and stopped together."""
+
+    def __init__(self, requests: Worker, users: Worker) -> None:
+        self.requests = requests
+        self.users = users
+        self._running = AsyncExitStack()
+
+    async def __aenter__(self) -> AccessWorkers:
+        async with AsyncExitStack() as starting:
+            await starting.enter_async_context(self.users)
+            await starting.enter_async_context(self.requests)
+            self._running = starting.pop_all()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self._running.aclose()
+
+
 def create_worker(
     client: Client,
     catalog: CatalogFile,
@@ -68,12 +90,12 @@ def create_worker(
     *,
     review_targets: ReviewTargetSource | None = None,
     **options,
-) -> Worker:
-    """A worker with every workflow and activity; tests and benchmarks build theirs here too.
+) -> AccessWorkers:
+    """The workers of every workflow and activity; tests and benchmarks build theirs here too.
 
     `review_targets`: where reviews find assignments (default: Temporal visibility; tests on
     the time-skipping server, which has no visibility list, give a list).
-    `options` go to the Worker as they are (a test's workflow runner, for instance)."""
+    `options` go to both Workers as they are (a test's workflow runner, for instance)."""
     queue = queue or task_queue()
     directory = DirectoryActivities(graph_client)
     activities = [
@@ -83,24 +105,33 @@ def create_worker(
         *NotificationActivities(directory).all(),
         *IntakeActivities(catalog, directory, client).all(),
         *InvitationActivities(catalog, directory).all(),
-        *UserAccessActivities(client, queue).all(),
+        *UserAccessActivities(client, user_task_queue(queue)).all(),
         *SettingsActivities(catalog).all(),
         *ReviewActivities(client, directory, review_targets).all(),
     ]
-    return Worker(
-        client,
-        task_queue=queue,
-        workflows=WORKFLOWS,
-        activities=activities,
-        interceptors=[LogContextInterceptor()],
-        graceful_shutdown_timeout=timedelta(seconds=10),
-        **options,
+
+    def worker(on: str, workflows: list) -> Worker:
+        return Worker(
+            client,
+            task_queue=on,
+            identity=f"{client.identity}/{on}",
+            workflows=workflows,
+            activities=activities,  # a workflow's activities run on its own queue
+            interceptors=[LogContextInterceptor()],
+            graceful_shutdown_timeout=timedelta(seconds=10),
+            **options,
+        )
+
+    return AccessWorkers(
+        requests=worker(queue, [w for w in WORKFLOWS if w is not UserAccessWorkflow]),
+        users=worker(user_task_queue(queue), [UserAccessWorkflow]),
     )
 
 
 def workflow_tuning(environ=os.environ) -> dict:
     """How the deployed worker runs workflows: without the sandbox, and with a cache big
-    enough for every sleeping assignment (an assignment is two workflows: its own, its user's).
+    enough for every sleeping assignment (an assignment is two workflows: its own on one queue,
+    its user's on the other; each queue's worker has a cache of this size).
 
     The sandbox re-imports each workflow's module for every workflow it loads (about 20 ms of
     CPU each) and re-enters itself for every task and payload (a fifth of the worker's CPU when
@@ -145,6 +176,7 @@ async def run() -> int:
     log.info(
         "worker started",
         task_queue=task_queue(),
+        users_task_queue=user_task_queue(task_queue()),
         catalog=path,
         sandbox="workflow_runner" not in tuning,
         graph=graph.base_url or "https://graph.microsoft.com/v1.0",

@@ -23,6 +23,13 @@ def task_queue() -> str:
     return os.environ.get("TEMPORAL_TASK_QUEUE", DEFAULT_TASK_QUEUE)
 
 
+def user_task_queue(queue: str) -> str:
+    """Where users' access workflows run. A request waits, inside its workflow task, for its
+    user's workflow to apply a revoke; on a queue of their own, with their own task slots,
+    the user workflows are never stuck behind the requests that wait for them."""
+    return f"{queue}-users"
+
+
 async def connect_temporal(**overrides) -> Client:
     config = ClientConfig.load_client_connect_config()
     config.setdefault("target_host", DEFAULT_ADDRESS)

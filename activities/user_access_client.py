@@ -1,11 +1,12 @@
-"""Handing a grant or revoke to the user's access workflow (signal-with-start), and its
-answer back to the assignment's workflow."""
+"""Handing a grant to the user's access workflow (signal-with-start) and its answer back to the
+assignment's workflow; a revoke as an update that answers when it is applied."""
 
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from entitlements.access_changes import AccessChange, ChangeResult
@@ -13,6 +14,7 @@ from entitlements.people import Person
 from entitlements.requests import user_workflow_id
 from workflows import search_attributes
 from workflows.activity_calls import (
+    APPLY_ACCESS_CHANGE,
     ENSURE_USER_WORKFLOW,
     REPORT_CHANGE_APPLIED,
     SUBMIT_ACCESS_CHANGE,
@@ -26,7 +28,12 @@ class UserAccessActivities:
         self.task_queue = task_queue
 
     def all(self) -> list:
-        return [self.submit_access_change, self.ensure_user_workflow, self.report_change_applied]
+        return [
+            self.submit_access_change,
+            self.apply_access_change,
+            self.ensure_user_workflow,
+            self.report_change_applied,
+        ]
 
     @activity.defn(name=ENSURE_USER_WORKFLOW)
     async def ensure_user_workflow(self, user: Person) -> None:
@@ -58,6 +65,39 @@ class UserAccessActivities:
             static_summary=f"Access of {change.user.label()}",
             search_attributes=_searchable(change.user),
         )
+
+    @activity.defn(name=APPLY_ACCESS_CHANGE)
+    async def apply_access_change(self, change: AccessChange) -> ChangeResult:
+        """The change applied by the user's workflow, and its result. Idempotent: the update id
+        is the change id, so a retry joins the same update or gets its kept answer."""
+        assert change.user.id, "only a directory user has an access workflow"
+        handle = self.client.get_workflow_handle(user_workflow_id(change.user.id))
+        try:
+            return await self._apply(handle, change)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+        # No running workflow: the user's ended (a deleted guest) or never ran. A new one
+        # takes the change as the old would have.
+        await self.client.start_workflow(
+            UserAccessWorkflow.run,
+            UserAccessState(user=change.user, managed_guest=change.managed_guest),
+            id=handle.id,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"Access of {change.user.label()}",
+            search_attributes=_searchable(change.user),
+        )
+        return await self._apply(handle, change)
+
+    async def _apply(self, handle, change: AccessChange) -> ChangeResult:
+        try:
+            return await handle.execute_update(
+                UserAccessWorkflow.apply_change, change, id=change.change_id
+            )
+        except WorkflowUpdateFailedError as error:  # refused by the validator: for good
+            message = str(error.cause or error)
+            raise ApplicationError(message, type="ChangeRefused", non_retryable=True) from error
 
     @activity.defn(name=REPORT_CHANGE_APPLIED)
     async def report_change_applied(self, workflow_id: str, result: ChangeResult) -> None:

@@ -201,6 +201,7 @@ def cancel(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Cancel a pending request (requestor only)."""
+
     async def act(access) -> dict:
         await access.cancel(request_id, by)
         return {"id": request_id, "canceled": True, "by": by}
@@ -262,6 +263,7 @@ def remove(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove an assignment now: its resources are revoked."""
+
     async def act(access) -> dict:
         await access.remove(request_id, by, reason)
         return {"id": request_id, "removed": True, "by": by, "reason": reason}

@@ -21,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.temporal_client import user_task_queue
 from entitlements.base import normalise_email
 from entitlements.guests import GovernInput, GuestLifecycle
 from entitlements.people import Person
@@ -104,7 +105,7 @@ async def mark_governed(client: Client, task_queue: str, user: str, admin: str) 
         # Who the user is gets read from the directory by the update.
         UserAccessState(user=Person(email=object_id, id=object_id)),
         id=workflow_id,
-        task_queue=task_queue,
+        task_queue=user_task_queue(task_queue),
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary=f"Access of {object_id}",
     )

@@ -20,7 +20,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.directory_models import InviteGuestInput
-    from entitlements.access_changes import AccessChange, ChangeKind, ChangeResult
+    from entitlements.access_changes import (
+        AccessChange,
+        ChangeKind,
+        ChangeResult,
+        ResourceOutcome,
+    )
     from entitlements.approval_stage import StageRun, approves, refusal
     from entitlements.assignment import AssignmentRecord, status_of, waiting_for
     from entitlements.decisions import CancelInput, DecisionInput, ExtendInput, RemoveInput
@@ -378,6 +383,7 @@ class AccessRequestWorkflow:
 
     async def _change(self, kind: ChangeKind, grants) -> ChangeResult:
         change_id = str(workflow.uuid4())
+        revoke = kind == ChangeKind.REVOKE
         change = AccessChange(
             change_id=change_id,
             kind=kind,
@@ -385,14 +391,37 @@ class AccessRequestWorkflow:
             user=self.record.target,
             grants=list(grants),
             managed_guest=self.record.invited,
-            reply_to=workflow.info().workflow_id,
+            reply_to=None if revoke else workflow.info().workflow_id,
         )
-        await activity_calls.submit_change(change)
-        await workflow.wait_condition(lambda: change_id in self.change_results)
-        result = self.change_results.pop(change_id)
+        if revoke:
+            # An update answered within this workflow task: the end is one task from the role
+            # removed (revocation lag is the promise), and nothing comes back to wake us.
+            result = await self._apply_revoke(change)
+        else:
+            # A grant may be the user's first: signal-with-start, and a reply signal.
+            await activity_calls.submit_change(change)
+            await workflow.wait_condition(lambda: change_id in self.change_results)
+            result = self.change_results.pop(change_id)
         for outcome in result.outcomes:
             self._record_outcome(outcome)
         return result
+
+    async def _apply_revoke(self, change: AccessChange) -> ChangeResult:
+        try:
+            return await activity_calls.apply_change(change)
+        except activity_calls.CALL_FAILURES as error:  # refused: recorded, never lost
+            code, message = failure_details(error)
+            failed = [
+                ResourceOutcome(
+                    resource_id=g.resource_id,
+                    role=g.role,
+                    state=ResourceState.FAILED,
+                    error_code=code,
+                    error_message=message,
+                )
+                for g in change.grants
+            ]
+            return ChangeResult(change_id=change.change_id, outcomes=failed)
 
     def _record_outcome(self, outcome) -> None:
         for key, resource in self.record.resources.items():

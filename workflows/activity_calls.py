@@ -29,6 +29,7 @@ REVOKE_RESOURCE_ROLE = "revoke_resource_role"
 INVITE_GUEST = "invite_guest"
 RESOLVE_APPROVERS = "resolve_approvers"
 SUBMIT_ACCESS_CHANGE = "submit_access_change"
+APPLY_ACCESS_CHANGE = "apply_access_change"
 REPORT_CHANGE_APPLIED = "report_change_applied"
 ENSURE_USER_WORKFLOW = "ensure_user_workflow"
 SEND_NOTIFICATION = "send_notification"
@@ -92,6 +93,12 @@ async def ensure_user_workflow(user: Person) -> None:
 async def submit_change(change: AccessChange) -> None:
     """Hand a grant or revoke to the user's workflow (signal-with-start, from this worker)."""
     await local(SUBMIT_ACCESS_CHANGE, change)
+
+
+async def apply_change(change: AccessChange) -> ChangeResult:
+    """Have the user's workflow apply a change and wait for its result, in this workflow
+    task (an update: no reply signal, no further workflow task)."""
+    return await local(APPLY_ACCESS_CHANGE, change, result_type=ChangeResult)
 
 
 async def report_change_applied(workflow_id: str, result: ChangeResult) -> None:

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import activity_calls, search_attributes
 
 RECENT_CHANGES_KEPT = 500  # enough to drop a change re-sent after a retry
+RECENT_ANSWERS_KEPT = 50  # answers to `apply_change`, for an update retried after continue-as-new
 CONTINUE_AS_NEW_AFTER_EVENTS = 5_000
 USER_DELETED = "UserDeleted"  # the error code of a grant that came after the guest's deletion
 
@@ -60,6 +61,7 @@ class UserAccessState(BaseModel):
     grants: dict[str, ResourceGrant] = {}  # role key -> how to revoke it
     queue: list[AccessChange] = []
     recent_change_ids: list[str] = []
+    answers: dict[str, ChangeResult] = {}  # change id -> result, for changes sent by update
     live_assignments: list[str] = []  # granted and not yet revoked
     # The guest lifecycle. Times are the workflow's; the deletion timer is re-armed from
     # deletion_due_at after continue-as-new.
@@ -121,14 +123,17 @@ class UserAccessWorkflow:
                 await self._take(self.state.queue[0])
             if self.state.last_assignment_ended and not self.state.queue:
                 await self._apply_lifecycle_settings()
-            if self._finished():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+            if self._finished() or self._history_is_long():
+                # An `apply_change` handler waits for its change: one that arrives meanwhile
+                # is taken first, then the handlers finish.
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() or bool(self.state.queue)
+                )
+                if self.state.queue:
+                    continue
                 if self._finished():
                     return
-            elif self._history_is_long():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                if not self.state.queue:
-                    workflow.continue_as_new(self.state)
+                workflow.continue_as_new(self.state)
 
     async def _wait_for_work(self) -> None:
         """Until a change arrives, or the pending deletion is due (a durable timer)."""
@@ -166,6 +171,10 @@ class UserAccessWorkflow:
         self._show()
         if change.reply_to:
             await self._reply(change.reply_to, result)
+        else:
+            state.answers[change.change_id] = result
+            for old in list(state.answers)[:-RECENT_ANSWERS_KEPT]:
+                del state.answers[old]
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -178,6 +187,29 @@ class UserAccessWorkflow:
             if change.managed_guest:
                 self.state.managed_guest = True
             self.state.queue.append(change)
+
+    @workflow.update
+    async def apply_change(self, change: AccessChange) -> ChangeResult:
+        """Apply a change in its turn and answer with the result: how a request revokes, in
+        one step from its own workflow task (a signal and a reply would take two more)."""
+        if change.change_id not in self.state.answers:
+            self.change(change)
+            await workflow.wait_condition(lambda: change.change_id in self.state.answers)
+        return self.state.answers[change.change_id]
+
+    @apply_change.validator
+    def _validate_apply_change(self, change: AccessChange) -> None:
+        if change.user.id != self.state.user.id:
+            raise refused(
+                Rule.UNKNOWN_USER,
+                f"a change for user '{change.user.id}' sent to the workflow of '{self._user_id()}'",
+            )
+        if change.reply_to:
+            raise ValueError("a change sent by update is answered by the update, not by reply_to")
+        if change.change_id in self.state.recent_change_ids and (
+            change.change_id not in self.state.answers
+        ):
+            raise ValueError(f"change {change.change_id} was applied too long ago to answer")
 
     @workflow.update
     async def mark_governed(self, request: GovernInput) -> UserAccessView:
