@@ -119,6 +119,8 @@ async def test_actions_by_the_wrong_person_or_at_the_wrong_time_are_refused(worl
         st.one_of(*(spelled(p) for p in (BOB, DANA, FRANK, GRACE, ADMIN)), hostile_email)
     )
     requestor = data.draw(spelled(ALICE, ALICE_ID))
+    # an administrator may remove, under any spelling of their name
+    not_admin = BOB if outsider.strip().lower() == ADMIN else outsider
     attempts = {
         "an outsider approves": (
             lambda: access.approve(pending, outsider),
@@ -145,7 +147,7 @@ async def test_actions_by_the_wrong_person_or_at_the_wrong_time_are_refused(worl
         ),
         "a delivered one is canceled": (lambda: access.cancel(delivered, ERIN), {Rule.NOT_PENDING}),
         "someone else removes": (
-            lambda: access.remove(delivered, outsider.replace(ADMIN, BOB)),
+            lambda: access.remove(delivered, not_admin),
             {Rule.NOT_REQUESTOR, Rule.TEXT_INVALID},
         ),
         "someone else extends": (
