@@ -1,6 +1,7 @@
-"""Many assignments ending at once on a worker with few task slots: every role is revoked.
+"""How a request hands its revoke to its user's workflow: an update, answered when applied.
 
-A request waits inside its own workflow task for its user's workflow to apply the revoke (an
+Many assignments ending at once on a worker with few task slots: every role is revoked. A
+request waits inside its own workflow task for its user's workflow to apply the revoke (an
 update). Were users' workflows on the requests' queue, requests waiting for them would hold
 every workflow task and local activity slot, and no user workflow could run: nothing would be
 revoked. On their own queue, with their own slots, they always can."""
@@ -11,6 +12,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment
 
 from activities.graph_client import GraphSettings, build_graph_client
@@ -38,8 +40,16 @@ from tests.factories import (
 from tests.waiting import wait_for
 from tests.workflows.test_lifetime import catalog, delivered
 from worker import create_worker
+from workflows.user_access import UserAccessWorkflow
 
 PEOPLE = [ALICE, BOB, CAROL, DANA, ERIN]
+FINANCE_READ_MEMBER = ResourceGrant(
+    resource_id="finance-read",
+    display_name="Finance Read",
+    type=ResourceType.GROUP,
+    origin_id=FINANCE_READ,
+    role="Member",
+)
 # Fewer slots than assignments ending together: a cycle between the two would stall.
 FEW_SLOTS = {
     "max_concurrent_workflow_tasks": 2,
@@ -76,19 +86,12 @@ async def test_a_revoke_for_a_user_whose_workflow_has_ended_is_still_answered(
     # A user's workflow ends when a guest is deleted or its id named nobody; a revoke that
     # comes later finds no workflow to update, starts a new one, and gets its answer there.
     unknown = Person(email="gone@contoso.example", id="00000000-0000-4000-8000-00000000dead")
-    grant = ResourceGrant(
-        resource_id="finance-read",
-        display_name="Finance Read",
-        type=ResourceType.GROUP,
-        origin_id=FINANCE_READ,
-        role="Member",
-    )
     revoke = AccessChange(
         change_id="revoke-1",
         kind=ChangeKind.REVOKE,
         assignment_id="access:finance-reports:gone@contoso.example",
         user=unknown,
-        grants=[grant],
+        grants=[FINANCE_READ_MEMBER],
     )
     async with running_worker(time_env.client, graph, catalog(), task_queue):
         with pytest.raises(RequestRefused):
@@ -104,3 +107,27 @@ async def test_a_revoke_for_a_user_whose_workflow_has_ended_is_still_answered(
         ("finance-read", ResourceState.REVOKED)
     ]
     assert again == result
+
+
+async def test_a_change_for_another_user_is_refused_and_changes_nothing(
+    time_env, graph, task_queue
+):
+    async with running_worker(time_env.client, graph, catalog(), task_queue) as access:
+        request_id = await access.request_access("finance-reports", ALICE)
+        alice_id = (await wait_for(access, request_id, delivered)).target.id
+        alices = time_env.client.get_workflow_handle(user_workflow_id(alice_id))
+        bob = Person(email=BOB, id="00000000-0000-4000-8000-00000000b0b0")
+        change = AccessChange(
+            change_id="misdirected",
+            kind=ChangeKind.REVOKE,
+            assignment_id=request_id,
+            user=bob,
+            grants=[FINANCE_READ_MEMBER],
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await alices.execute_update(UserAccessWorkflow.apply_change, change)
+        assert refused.value.cause.message == (
+            f"a change for user '{bob.id}' sent to the workflow of '{alice_id}'"
+        )
+        assert ALICE in group_members(graph, FINANCE_READ)
+        assert (await access.status(request_id)).state == RequestState.DELIVERED
