@@ -4,14 +4,16 @@ assignment's workflow; a revoke as an update that answers when it is applied."""
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from entitlements.access_changes import AccessChange, ChangeResult
+from entitlements.access_changes import AccessChange, ChangeKind, ChangeResult, ResourceOutcome
 from entitlements.people import Person
+from entitlements.refusals import REFUSAL_ERROR_TYPE
 from entitlements.requests import user_workflow_id
+from entitlements.status import ResourceState
 from workflows import search_attributes
 from workflows.activity_calls import (
     APPLY_ACCESS_CHANGE,
@@ -77,8 +79,20 @@ class UserAccessActivities:
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
-        # No running workflow: the user's ended (a deleted guest) or never ran. A new one
-        # takes the change as the old would have.
+        if change.kind == ChangeKind.REVOKE and await _completed(handle):
+            # The user's workflow completes only once the guest is deleted (or its id named
+            # nobody): no account, so no role left to remove.
+            return ChangeResult(
+                change_id=change.change_id,
+                outcomes=[
+                    ResourceOutcome(
+                        resource_id=g.resource_id, role=g.role, state=ResourceState.REVOKED
+                    )
+                    for g in {grant.key: grant for grant in change.grants}.values()
+                ],
+            )
+        # Never started, or stopped by hand (terminated, failed): a new run takes the change,
+        # and Graph's "not found" on removal makes a revoke of nothing a success.
         await self.client.start_workflow(
             UserAccessWorkflow.run,
             UserAccessState(user=change.user, managed_guest=change.managed_guest),
@@ -95,9 +109,14 @@ class UserAccessActivities:
             return await handle.execute_update(
                 UserAccessWorkflow.apply_change, change, id=change.change_id
             )
-        except WorkflowUpdateFailedError as error:  # refused by the validator: for good
-            message = str(error.cause or error)
-            raise ApplicationError(message, type="ChangeRefused", non_retryable=True) from error
+        except WorkflowUpdateFailedError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == REFUSAL_ERROR_TYPE:
+                # refused by the validator: for good
+                raise ApplicationError(
+                    cause.message, type="ChangeRefused", non_retryable=True
+                ) from error
+            raise  # the run closed before answering: retried, and a new run answers
 
     @activity.defn(name=REPORT_CHANGE_APPLIED)
     async def report_change_applied(self, workflow_id: str, result: ChangeResult) -> None:
@@ -108,6 +127,15 @@ class UserAccessActivities:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
             activity.logger.info("requester gone", extra={"workflow_id": workflow_id})
+
+
+async def _completed(handle) -> bool:
+    try:
+        return (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
 
 
 def _searchable(user: Person) -> TypedSearchAttributes:

@@ -409,7 +409,7 @@ class AccessRequestWorkflow:
     async def _apply_revoke(self, change: AccessChange) -> ChangeResult:
         try:
             return await activity_calls.apply_change(change)
-        except activity_calls.CALL_FAILURES as error:  # refused: recorded, never lost
+        except activity_calls.CALL_FAILURES as error:  # sent to the wrong user's workflow
             code, message = failure_details(error)
             failed = [
                 ResourceOutcome(

@@ -111,6 +111,7 @@ class UserAccessWorkflow:
     @workflow.init
     def __init__(self, state: UserAccessState) -> None:
         self.state = state
+        self.awaited: set[str] = set()  # changes an `apply_change` handler waits to answer
 
     @workflow.run
     async def run(self, state: UserAccessState) -> None:
@@ -174,7 +175,8 @@ class UserAccessWorkflow:
         else:
             state.answers[change.change_id] = result
             for old in list(state.answers)[:-RECENT_ANSWERS_KEPT]:
-                del state.answers[old]
+                if old not in self.awaited:  # its handler has yet to read it
+                    del state.answers[old]
 
     # ---- messages -----------------------------------------------------------------------
 
@@ -192,10 +194,17 @@ class UserAccessWorkflow:
     async def apply_change(self, change: AccessChange) -> ChangeResult:
         """Apply a change in its turn and answer with the result: how a request revokes, in
         one step from its own workflow task (a signal and a reply would take two more)."""
-        if change.change_id not in self.state.answers:
-            self.change(change)
-            await workflow.wait_condition(lambda: change.change_id in self.state.answers)
-        return self.state.answers[change.change_id]
+        answers = self.state.answers
+        if change.change_id in self.state.recent_change_ids and change.change_id not in answers:
+            return self._answer_from_holders(change)  # applied long ago: its answer is gone
+        if change.change_id not in answers:
+            self.awaited.add(change.change_id)
+            try:
+                self.change(change.model_copy(update={"reply_to": None}))  # answered here
+                await workflow.wait_condition(lambda: change.change_id in answers)
+            finally:
+                self.awaited.discard(change.change_id)
+        return answers[change.change_id]
 
     @apply_change.validator
     def _validate_apply_change(self, change: AccessChange) -> None:
@@ -204,12 +213,17 @@ class UserAccessWorkflow:
                 Rule.UNKNOWN_USER,
                 f"a change for user '{change.user.id}' sent to the workflow of '{self._user_id()}'",
             )
-        if change.reply_to:
-            raise ValueError("a change sent by update is answered by the update, not by reply_to")
-        if change.change_id in self.state.recent_change_ids and (
-            change.change_id not in self.state.answers
-        ):
-            raise ValueError(f"change {change.change_id} was applied too long ago to answer")
+
+    def _answer_from_holders(self, change: AccessChange) -> ChangeResult:
+        """A retried revoke whose answer is no longer kept: each role is kept if another
+        assignment holds it now, revoked otherwise (its Graph outcome is in the first answer)."""
+        outcomes = [
+            self._outcome(
+                g, ResourceState.KEPT if self.state.holders.get(g.key) else ResourceState.REVOKED
+            )
+            for g in {grant.key: grant for grant in change.grants}.values()
+        ]
+        return ChangeResult(change_id=change.change_id, outcomes=outcomes)
 
     @workflow.update
     async def mark_governed(self, request: GovernInput) -> UserAccessView:

@@ -12,7 +12,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment
 
 from activities.graph_client import GraphSettings, build_graph_client
@@ -80,11 +80,11 @@ async def test_assignments_ending_together_on_a_worker_with_two_slots_are_all_re
         assert {r.state for r in status.resources} == {ResourceState.REVOKED}
 
 
-async def test_a_revoke_for_a_user_whose_workflow_has_ended_is_still_answered(
+async def test_a_revoke_for_a_user_whose_workflow_has_ended_is_answered_without_reviving_it(
     time_env, graph, task_queue
 ):
-    # A user's workflow ends when a guest is deleted or its id named nobody; a revoke that
-    # comes later finds no workflow to update, starts a new one, and gets its answer there.
+    # A user's workflow completes once the guest is deleted, or when its id named nobody: a
+    # revoke that comes later has no account to act on, and brings no workflow back to life.
     unknown = Person(email="gone@contoso.example", id="00000000-0000-4000-8000-00000000dead")
     revoke = AccessChange(
         change_id="revoke-1",
@@ -102,11 +102,28 @@ async def test_a_revoke_for_a_user_whose_workflow_has_ended_is_still_answered(
         users = UserAccessActivities(time_env.client, user_task_queue(task_queue))
         result = await ActivityEnvironment().run(users.apply_access_change, revoke)
         again = await ActivityEnvironment().run(users.apply_access_change, revoke)  # a retry
-    # Graph's "not found" on removal is success: the role is not held
+        assert (await ended.describe()).status == WorkflowExecutionStatus.COMPLETED
     assert [(o.resource_id, o.state) for o in result.outcomes] == [
         ("finance-read", ResourceState.REVOKED)
     ]
     assert again == result
+
+
+async def test_a_revoke_for_a_user_whose_workflow_was_terminated_is_applied_by_a_new_one(
+    time_env, graph, task_queue
+):
+    # An operator terminated a stuck user workflow: the roles may still be held, so a new run
+    # takes the revoke and removes them.
+    async with running_worker(time_env.client, graph, catalog(), task_queue) as access:
+        request_id = await access.request_access("finance-reports", ALICE)
+        alice_id = (await wait_for(access, request_id, delivered)).target.id
+        await time_env.client.get_workflow_handle(user_workflow_id(alice_id)).terminate("stuck")
+        await access.remove(request_id, ADMIN, "left the team")
+        final = await wait_for(access, request_id, lambda s: s.state == RequestState.REMOVED)
+        current = time_env.client.get_workflow_handle(user_workflow_id(alice_id))
+        assert (await current.describe()).status == WorkflowExecutionStatus.RUNNING
+    assert ALICE not in group_members(graph, FINANCE_READ)
+    assert {r.state for r in final.resources} == {ResourceState.REVOKED}
 
 
 async def test_a_change_for_another_user_is_refused_and_changes_nothing(
